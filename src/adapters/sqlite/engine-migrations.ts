@@ -1,0 +1,102 @@
+import type { SqliteMigration } from './migrations';
+
+/** Schema of the engine's derived state: customers, identities, classifications and their history. */
+export const ENGINE_MIGRATIONS: readonly SqliteMigration[] = [
+  {
+    version: 10,
+    name: 'engine state',
+    sql: `
+      CREATE TABLE customers (
+        id TEXT PRIMARY KEY,
+        user_id TEXT,
+        email TEXT,
+        name TEXT,
+        anonymous_ids TEXT NOT NULL DEFAULT '[]',
+        traits TEXT NOT NULL DEFAULT '{}',
+        trait_times TEXT NOT NULL DEFAULT '{}',
+        groups_json TEXT NOT NULL DEFAULT '[]',
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        event_count INTEGER NOT NULL,
+        state BLOB,
+        indicators TEXT NOT NULL DEFAULT '{}',
+        classifications TEXT NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX customers_email ON customers(email) WHERE email IS NOT NULL;
+      CREATE INDEX customers_name ON customers(name COLLATE NOCASE) WHERE name IS NOT NULL;
+      CREATE INDEX customers_user ON customers(user_id) WHERE user_id IS NOT NULL;
+      CREATE TABLE identities (
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        PRIMARY KEY (kind, value)
+      ) WITHOUT ROWID;
+      CREATE INDEX identities_customer ON identities(customer_id);
+      CREATE TABLE customer_merges (
+        from_id TEXT PRIMARY KEY,
+        into_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        seq INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE customer_events (
+        customer_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (customer_id, seq)
+      ) WITHOUT ROWID;
+      CREATE TABLE customer_types (
+        customer_id TEXT NOT NULL,
+        lens TEXT NOT NULL,
+        type TEXT NOT NULL,
+        probability REAL NOT NULL,
+        since INTEGER NOT NULL,
+        PRIMARY KEY (customer_id, lens)
+      ) WITHOUT ROWID;
+      CREATE INDEX customer_types_lens_type ON customer_types(lens, type, customer_id);
+      CREATE TABLE customer_traits (
+        customer_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT,
+        PRIMARY KEY (customer_id, key)
+      ) WITHOUT ROWID;
+      CREATE INDEX customer_traits_kv ON customer_traits(key, value, customer_id);
+      CREATE TABLE type_history (
+        id INTEGER PRIMARY KEY,
+        customer_id TEXT NOT NULL,
+        lens TEXT NOT NULL,
+        from_type TEXT,
+        to_type TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        event TEXT
+      );
+      CREATE INDEX type_history_customer ON type_history(customer_id, lens, at);
+      CREATE INDEX type_history_lens_at ON type_history(lens, at);
+      CREATE TABLE trait_history (
+        id INTEGER PRIMARY KEY,
+        customer_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT,
+        at INTEGER NOT NULL,
+        seq INTEGER NOT NULL
+      );
+      CREATE INDEX trait_history_customer ON trait_history(customer_id, at);
+      CREATE TABLE engine_checkpoint (
+        name TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 11,
+    name: 'value models',
+    sql: `
+      ALTER TABLE customers ADD COLUMN purchase_days TEXT;
+      CREATE INDEX customers_buyers ON customers(id) WHERE purchase_days IS NOT NULL;
+      CREATE TABLE engine_value_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        state TEXT NOT NULL
+      );
+    `,
+  },
+];

@@ -1,0 +1,201 @@
+import type { StoredEvent } from '../../domain/event';
+import type {
+  CustomerPage,
+  CustomerQueries,
+  CustomerQuery,
+  CustomerRecord,
+  CustomerSummary,
+  TraitChange,
+  TypeChange,
+} from '../../ports/engine-store';
+import type { SqliteDatabase } from './open-database';
+import { rowToCustomer, traitIndexValue } from './sqlite-engine-store';
+import { decodeEventRow } from './sqlite-event-log';
+
+interface SummaryRow {
+  id: string;
+  user_id: string | null;
+  email: string | null;
+  name: string | null;
+  last_seen: number;
+  event_count: number;
+  classifications: string;
+}
+
+const SUMMARY_COLUMNS = 'c.id, c.user_id, c.email, c.name, c.last_seen, c.event_count, c.classifications';
+
+function toSummary(r: SummaryRow): CustomerSummary {
+  const cls = JSON.parse(r.classifications) as Record<string, { type: string }>;
+  const types: Record<string, string> = {};
+  for (const [lens, c] of Object.entries(cls)) types[lens] = c.type;
+  return { id: r.id, userId: r.user_id, email: r.email, name: r.name, lastSeen: r.last_seen, eventCount: r.event_count, types };
+}
+
+function encodeCursor(parts: unknown[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+
+function decodeCursor(cursor: string | null | undefined): unknown[] | null {
+  if (!cursor) return null;
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    return Array.isArray(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Read side over the embedded store. Every list query walks an index in key order and pages with a
+ * keyset cursor, so a page costs the same at 1M customers as at 1K.
+ */
+export class SqliteCustomerQueries implements CustomerQueries {
+  constructor(private readonly db: SqliteDatabase) {}
+
+  async findCustomer(idOrIdentity: string): Promise<CustomerRecord | null> {
+    const row = this.db
+      .prepare(
+        `SELECT * FROM customers WHERE id = COALESCE(
+           (SELECT id FROM customers WHERE id = @q),
+           (SELECT into_id FROM customer_merges WHERE from_id = @q),
+           (SELECT customer_id FROM identities WHERE kind = 'user' AND value = @q),
+           (SELECT customer_id FROM identities WHERE kind = 'anon' AND value = @q),
+           (SELECT id FROM customers WHERE email = lower(@q) LIMIT 1))`,
+      )
+      .get({ q: idOrIdentity }) as Parameters<typeof rowToCustomer>[0] | undefined;
+    return row ? rowToCustomer(row) : null;
+  }
+
+  async searchCustomers(q: CustomerQuery): Promise<CustomerPage> {
+    const limit = Math.max(1, Math.min(q.limit, 500));
+    const cursor = decodeCursor(q.cursor);
+    const query = q.query?.trim() ?? '';
+    const typeFilter = q.lens && q.type ? { lens: q.lens, type: q.type } : null;
+    const typeJoin = typeFilter ? `JOIN customer_types t ON t.customer_id = c.id AND t.lens = @lens AND t.type = @type` : '';
+    const params: Record<string, unknown> = { limit: limit + 1, ...(typeFilter ?? {}) };
+    let sql: string;
+    let cursorOf: (r: SummaryRow & { k?: string }) => unknown[];
+
+    const trait = /^([A-Za-z0-9_.-]+):(.+)$/.exec(query);
+    if (!query) {
+      params['after'] = (cursor?.[0] as string) ?? '';
+      sql = `SELECT ${SUMMARY_COLUMNS} FROM customers c ${typeJoin} WHERE c.id > @after ORDER BY c.id LIMIT @limit`;
+      cursorOf = (r) => [r.id];
+    } else if (trait && !query.includes('@')) {
+      params['key'] = trait[1];
+      params['value'] = traitIndexValue(trait[2]);
+      params['after'] = (cursor?.[0] as string) ?? '';
+      sql = `SELECT ${SUMMARY_COLUMNS} FROM customer_traits ct JOIN customers c ON c.id = ct.customer_id ${typeJoin}
+             WHERE ct.key = @key AND ct.value = @value AND ct.customer_id > @after ORDER BY ct.customer_id LIMIT @limit`;
+      cursorOf = (r) => [r.id];
+    } else {
+      // Prefix search over the email and name indexes plus exact identity matches; ordered by a sort key.
+      const prefix = query.toLowerCase();
+      params['q'] = query;
+      params['lo'] = prefix;
+      params['hi'] = prefix + '\uffff';
+      params['after'] = (cursor?.[0] as string) ?? '';
+      params['afterId'] = (cursor?.[1] as string) ?? '';
+      sql = `SELECT * FROM (
+               SELECT ${SUMMARY_COLUMNS}, '0' || c.id AS k FROM customers c ${typeJoin}
+                 WHERE c.id IN (SELECT customer_id FROM identities WHERE value = @q UNION SELECT @q)
+               UNION
+               SELECT ${SUMMARY_COLUMNS}, '1' || c.email AS k FROM customers c ${typeJoin}
+                 WHERE c.email >= @lo AND c.email < @hi
+               UNION
+               SELECT ${SUMMARY_COLUMNS}, '2' || lower(c.name) AS k FROM customers c ${typeJoin}
+                 WHERE c.name >= @lo COLLATE NOCASE AND c.name < @hi COLLATE NOCASE
+             ) WHERE (k > @after OR (k = @after AND id > @afterId)) ORDER BY k, id LIMIT @limit`;
+      cursorOf = (r) => [r.k, r.id];
+    }
+    const rows = this.db.prepare(sql).all(params) as Array<SummaryRow & { k?: string }>;
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    // One customer can match by identity, email and name; show it once.
+    const seen = new Set<string>();
+    const customers = page.filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true))).map(toSummary);
+    const last = page[page.length - 1];
+    return { customers, nextCursor: more && last ? encodeCursor(cursorOf(last)) : null };
+  }
+
+  async recentEvents(customerId: string, limit: number): Promise<StoredEvent[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT e.* FROM customer_events ce JOIN events e ON e.seq = ce.seq
+         WHERE ce.customer_id = ? ORDER BY ce.seq DESC LIMIT ?`,
+      )
+      .all(customerId, limit) as Parameters<typeof decodeEventRow>[0][];
+    return rows.map(decodeEventRow);
+  }
+
+  async typeHistory(customerId: string): Promise<TypeChange[]> {
+    const rows = this.db
+      .prepare(`SELECT * FROM type_history WHERE customer_id = ? ORDER BY at, id`)
+      .all(customerId) as Array<{
+      customer_id: string;
+      lens: string;
+      from_type: string | null;
+      to_type: string;
+      at: number;
+      seq: number;
+      message_id: string;
+      event: string | null;
+    }>;
+    return rows.map((r) => ({
+      customerId: r.customer_id,
+      lens: r.lens,
+      from: r.from_type,
+      to: r.to_type,
+      at: r.at,
+      seq: r.seq,
+      messageId: r.message_id,
+      event: r.event,
+    }));
+  }
+
+  async traitHistory(customerId: string, limit: number): Promise<TraitChange[]> {
+    const rows = this.db
+      .prepare(`SELECT * FROM trait_history WHERE customer_id = ? ORDER BY at DESC, id DESC LIMIT ?`)
+      .all(customerId, limit) as Array<{ customer_id: string; key: string; value: string | null; at: number; seq: number }>;
+    return rows.map((r) => ({
+      customerId: r.customer_id,
+      key: r.key,
+      value: r.value === null ? null : (JSON.parse(r.value) as unknown),
+      at: r.at,
+      seq: r.seq,
+    }));
+  }
+
+  async distribution(lens: string, asOf?: number): Promise<Record<string, number>> {
+    const rows =
+      asOf === undefined
+        ? (this.db
+            .prepare(`SELECT type, COUNT(*) AS n FROM customer_types WHERE lens = ? GROUP BY type`)
+            .all(lens) as Array<{ type: string; n: number }>)
+        : (this.db
+            .prepare(
+              `SELECT to_type AS type, COUNT(*) AS n FROM (
+                 SELECT to_type, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY at DESC, id DESC) AS rn
+                 FROM type_history WHERE lens = @lens AND at <= @asOf)
+               WHERE rn = 1 GROUP BY to_type`,
+            )
+            .all({ lens, asOf }) as Array<{ type: string; n: number }>);
+    const out: Record<string, number> = {};
+    for (const r of rows) out[r.type] = r.n;
+    return out;
+  }
+
+  async transitions(lens: string, from: number, to: number): Promise<Array<{ from: string | null; to: string; count: number }>> {
+    const rows = this.db
+      .prepare(
+        `SELECT from_type, to_type, COUNT(*) AS n FROM type_history WHERE lens = ? AND at >= ? AND at < ?
+         GROUP BY from_type, to_type ORDER BY n DESC`,
+      )
+      .all(lens, from, to) as Array<{ from_type: string | null; to_type: string; n: number }>;
+    return rows.map((r) => ({ from: r.from_type, to: r.to_type, count: r.n }));
+  }
+
+  async countCustomers(): Promise<number> {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM customers').get() as { n: number }).n;
+  }
+}

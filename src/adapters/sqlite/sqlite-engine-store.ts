@@ -1,0 +1,230 @@
+import type { StoredEvent } from '../../domain/event';
+import type { SqliteDatabase } from './open-database';
+import { decodeEventRow } from './sqlite-event-log';
+import {
+  identityKey,
+  type CustomerRecord,
+  type EngineCommit,
+  type EngineStore,
+  type IdentityKind,
+} from '../../ports/engine-store';
+
+interface CustomerRow {
+  id: string;
+  user_id: string | null;
+  email: string | null;
+  anonymous_ids: string;
+  traits: string;
+  trait_times: string;
+  groups_json: string;
+  first_seen: number;
+  last_seen: number;
+  event_count: number;
+  state: Buffer | null;
+  indicators: string;
+  classifications: string;
+  purchase_days: string | null;
+}
+
+/** Converts a `customers` row to a record. Shared with the query side. */
+export function rowToCustomer(row: CustomerRow): CustomerRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    email: row.email,
+    anonymousIds: JSON.parse(row.anonymous_ids) as string[],
+    traits: JSON.parse(row.traits) as Record<string, unknown>,
+    traitTimes: JSON.parse(row.trait_times) as Record<string, number>,
+    groups: JSON.parse(row.groups_json) as string[],
+    firstSeen: row.first_seen,
+    lastSeen: row.last_seen,
+    eventCount: row.event_count,
+    state: row.state ? new Uint8Array(row.state.buffer, row.state.byteOffset, row.state.byteLength) : null,
+    indicators: JSON.parse(row.indicators) as Record<string, number>,
+    classifications: JSON.parse(row.classifications) as CustomerRecord['classifications'],
+    purchaseDays: row.purchase_days ? (JSON.parse(row.purchase_days) as CustomerRecord['purchaseDays']) : null,
+  };
+}
+
+/** Display name from common Segment traits. */
+export function displayName(traits: Record<string, unknown>): string | null {
+  const name = traits['name'];
+  if (typeof name === 'string' && name) return name;
+  const parts = [traits['first_name'] ?? traits['firstName'], traits['last_name'] ?? traits['lastName']].filter(
+    (p): p is string => typeof p === 'string' && p.length > 0,
+  );
+  return parts.length ? parts.join(' ') : null;
+}
+
+const CHUNK = 500;
+
+/**
+ * SQLite adapter of the engine store. Synchronous inside (better-sqlite3); one transaction per commit,
+ * so state, history and the checkpoint move together.
+ */
+export class SqliteEngineStore implements EngineStore {
+  private readonly stmts;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.stmts = {
+      checkpoint: db.prepare<[], { seq: number }>(`SELECT seq FROM engine_checkpoint WHERE name = 'processor'`),
+      setCheckpoint: db.prepare(
+        `INSERT INTO engine_checkpoint (name, seq) VALUES ('processor', ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq`,
+      ),
+      identity: db.prepare<[string, string], { customer_id: string }>(
+        `SELECT customer_id FROM identities WHERE kind = ? AND value = ?`,
+      ),
+      insertIdentity: db.prepare(
+        `INSERT INTO identities (kind, value, customer_id) VALUES (?, ?, ?) ON CONFLICT(kind, value) DO UPDATE SET customer_id = excluded.customer_id`,
+      ),
+      upsertCustomer: db.prepare(`
+        INSERT INTO customers (id, user_id, email, name, anonymous_ids, traits, trait_times, groups_json,
+          first_seen, last_seen, event_count, state, indicators, classifications, purchase_days)
+        VALUES (@id, @user_id, @email, @name, @anonymous_ids, @traits, @trait_times, @groups_json,
+          @first_seen, @last_seen, @event_count, @state, @indicators, @classifications, @purchase_days)
+        ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, email = excluded.email, name = excluded.name,
+          anonymous_ids = excluded.anonymous_ids, traits = excluded.traits, trait_times = excluded.trait_times,
+          groups_json = excluded.groups_json, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+          event_count = excluded.event_count, state = excluded.state, indicators = excluded.indicators,
+          classifications = excluded.classifications, purchase_days = excluded.purchase_days`),
+      setValueState: db.prepare(
+        `INSERT INTO engine_value_state (id, state) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state`,
+      ),
+      valueState: db.prepare<[], { state: string }>(`SELECT state FROM engine_value_state WHERE id = 1`),
+      purchases: db.prepare<[], { id: string; purchase_days: string }>(
+        `SELECT id, purchase_days FROM customers WHERE purchase_days IS NOT NULL ORDER BY id`,
+      ),
+      upsertType: db.prepare(
+        `INSERT INTO customer_types (customer_id, lens, type, probability, since) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(customer_id, lens) DO UPDATE SET type = excluded.type, probability = excluded.probability, since = excluded.since`,
+      ),
+      upsertTrait: db.prepare(
+        `INSERT INTO customer_traits (customer_id, key, value) VALUES (?, ?, ?)
+         ON CONFLICT(customer_id, key) DO UPDATE SET value = excluded.value`,
+      ),
+      insertTraitHistory: db.prepare(
+        `INSERT INTO trait_history (customer_id, key, value, at, seq) VALUES (?, ?, ?, ?, ?)`,
+      ),
+      insertTypeHistory: db.prepare(
+        `INSERT INTO type_history (customer_id, lens, from_type, to_type, at, seq, message_id, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertEventCustomer: db.prepare(`INSERT OR IGNORE INTO customer_events (customer_id, seq) VALUES (?, ?)`),
+      eventsOf: db.prepare(
+        `SELECT e.* FROM customer_events ce JOIN events e ON e.seq = ce.seq WHERE ce.customer_id = ? ORDER BY ce.seq`,
+      ),
+      insertMerge: db.prepare(`INSERT OR REPLACE INTO customer_merges (from_id, into_id, at, seq) VALUES (?, ?, ?, ?)`),
+      redirectMerges: db.prepare(`UPDATE customer_merges SET into_id = ? WHERE into_id = ?`),
+      moveIdentities: db.prepare(`UPDATE identities SET customer_id = ? WHERE customer_id = ?`),
+      moveEvents: db.prepare(`INSERT OR IGNORE INTO customer_events (customer_id, seq) SELECT ?, seq FROM customer_events WHERE customer_id = ?`),
+      deleteEvents: db.prepare(`DELETE FROM customer_events WHERE customer_id = ?`),
+      moveTypeHistory: db.prepare(`UPDATE type_history SET customer_id = ? WHERE customer_id = ?`),
+      moveTraitHistory: db.prepare(`UPDATE trait_history SET customer_id = ? WHERE customer_id = ?`),
+      deleteCustomer: db.prepare(`DELETE FROM customers WHERE id = ?`),
+      deleteTypes: db.prepare(`DELETE FROM customer_types WHERE customer_id = ?`),
+      deleteTraits: db.prepare(`DELETE FROM customer_traits WHERE customer_id = ?`),
+    };
+  }
+
+  async checkpoint(): Promise<number> {
+    return this.stmts.checkpoint.get()?.seq ?? 0;
+  }
+
+  async resolveIdentities(keys: ReadonlyArray<{ kind: IdentityKind; value: string }>): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const k of keys) {
+      const row = this.stmts.identity.get(k.kind, k.value);
+      if (row) out.set(identityKey(k.kind, k.value), row.customer_id);
+    }
+    return out;
+  }
+
+  async loadCustomers(ids: readonly string[]): Promise<Map<string, CustomerRecord>> {
+    const out = new Map<string, CustomerRecord>();
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      const rows = this.db
+        .prepare<string[], CustomerRow>(`SELECT * FROM customers WHERE id IN (${chunk.map(() => '?').join(',')})`)
+        .all(...chunk);
+      for (const row of rows) out.set(row.id, rowToCustomer(row));
+    }
+    return out;
+  }
+
+  async eventsOf(customerId: string): Promise<StoredEvent[]> {
+    return (this.stmts.eventsOf.all(customerId) as Parameters<typeof decodeEventRow>[0][]).map(decodeEventRow);
+  }
+
+  async commit(batch: EngineCommit): Promise<void> {
+    const s = this.stmts;
+    this.db.transaction(() => {
+      for (const m of batch.merges) {
+        s.insertMerge.run(m.from, m.into, m.at, m.seq);
+        s.redirectMerges.run(m.into, m.from);
+        s.moveIdentities.run(m.into, m.from);
+        s.moveEvents.run(m.into, m.from);
+        s.deleteEvents.run(m.from);
+        s.moveTypeHistory.run(m.into, m.from);
+        s.moveTraitHistory.run(m.into, m.from);
+        s.deleteCustomer.run(m.from);
+        s.deleteTypes.run(m.from);
+        s.deleteTraits.run(m.from);
+      }
+      for (const i of batch.identities) s.insertIdentity.run(i.kind, i.value, i.customerId);
+      for (const c of batch.customers) {
+        s.upsertCustomer.run({
+          id: c.id,
+          user_id: c.userId,
+          email: c.email,
+          name: displayName(c.traits),
+          anonymous_ids: JSON.stringify(c.anonymousIds),
+          traits: JSON.stringify(c.traits),
+          trait_times: JSON.stringify(c.traitTimes),
+          groups_json: JSON.stringify(c.groups),
+          first_seen: c.firstSeen,
+          last_seen: c.lastSeen,
+          event_count: c.eventCount,
+          state: c.state ? Buffer.from(c.state.buffer, c.state.byteOffset, c.state.byteLength) : null,
+          indicators: JSON.stringify(c.indicators),
+          classifications: JSON.stringify(c.classifications),
+          purchase_days: c.purchaseDays ? JSON.stringify(c.purchaseDays) : null,
+        });
+        for (const cl of Object.values(c.classifications)) s.upsertType.run(c.id, cl.lens, cl.type, cl.probability, cl.since);
+      }
+      for (const e of batch.eventCustomers) s.insertEventCustomer.run(e.customerId, e.seq);
+      for (const t of batch.traitChanges) {
+        const value = t.value === undefined ? null : JSON.stringify(t.value);
+        s.upsertTrait.run(t.customerId, t.key, traitIndexValue(t.value));
+        s.insertTraitHistory.run(t.customerId, t.key, value, t.at, t.seq);
+      }
+      for (const h of batch.typeChanges) {
+        s.insertTypeHistory.run(h.customerId, h.lens, h.from, h.to, h.at, h.seq, h.messageId, h.event);
+      }
+      if (batch.valueState !== undefined) s.setValueState.run(JSON.stringify(batch.valueState));
+      s.setCheckpoint.run(batch.checkpoint);
+    })();
+  }
+
+  async loadValueState(): Promise<{ state: unknown; purchases: Array<[string, readonly [number, number, number, number]]> }> {
+    const row = this.stmts.valueState.get();
+    return {
+      state: row ? (JSON.parse(row.state) as unknown) : null,
+      purchases: this.stmts.purchases
+        .all()
+        .map((r) => [r.id, JSON.parse(r.purchase_days) as [number, number, number, number]] as [string, [number, number, number, number]]),
+    };
+  }
+
+  async reset(): Promise<void> {
+    this.db.exec(`
+      DELETE FROM customers; DELETE FROM identities; DELETE FROM customer_merges; DELETE FROM customer_events;
+      DELETE FROM customer_types; DELETE FROM customer_traits; DELETE FROM type_history; DELETE FROM trait_history;
+      DELETE FROM engine_checkpoint; DELETE FROM engine_value_state;`);
+  }
+}
+
+/** Trait values are indexed as plain text (strings as-is, others as JSON) so `key:value` search can use the index. */
+export function traitIndexValue(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value.toLowerCase();
+  return JSON.stringify(value);
+}

@@ -1,0 +1,114 @@
+import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual } from 'node:crypto';
+import { RapportError } from '../../domain/errors';
+import type { Session, User, UserRole, UserStore } from '../../ports/user-store';
+import type { SqliteDatabase } from './open-database';
+
+// OWASP-recommended scrypt cost (N=2^15, r=8, p=1) -> ~32 MiB, ~50 ms per hash.
+const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+const KEY_LEN = 32;
+
+function scryptAsync(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, KEY_LEN, { N: n, r, p, maxmem: SCRYPT.maxmem }, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+}
+
+/** Hashes a password as `scrypt$N$r$p$salt$hash` (base64url parts). */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scryptAsync(password, salt, SCRYPT.N, SCRYPT.r, SCRYPT.p);
+  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+}
+
+/** Checks a password against a {@link hashPassword} string in constant time. */
+export async function checkPassword(password: string, stored: string): Promise<boolean> {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];
+  const expected = Buffer.from(hash, 'base64url');
+  const key = await scryptAsync(password, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p));
+  return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+interface UserRow {
+  id: string;
+  email: string;
+  role: string;
+  password_hash: string;
+  created_at: number;
+}
+
+const toUser = (r: UserRow): User => ({ id: r.id, email: r.email, role: r.role as UserRole, createdAt: r.created_at });
+
+/** A hash of a random password: verifying unknown emails costs the same as known ones. */
+let dummyHash: Promise<string> | undefined;
+
+/** Creates the SQLite {@link UserStore} on an open database (migrations 30+ applied). */
+export function createSqliteUserStore(db: SqliteDatabase): UserStore {
+  const byEmail = db.prepare<[string], UserRow>('SELECT * FROM users WHERE email = ?');
+  const byId = db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?');
+  return {
+    async addUser(email, role, password, now) {
+      const normal = email.trim();
+      if (byEmail.get(normal)) throw new RapportError('conflict', `a user with email '${normal}' already exists`);
+      const user: User = { id: `usr_${randomUUID()}`, email: normal, role, createdAt: now };
+      const hash = await hashPassword(password);
+      db.prepare('INSERT INTO users (id, email, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)').run(user.id, user.email, role, hash, now);
+      return user;
+    },
+    async listUsers() {
+      return db.prepare<[], UserRow>('SELECT * FROM users ORDER BY email').all().map(toUser);
+    },
+    async removeUser(idOrEmail) {
+      const row = byId.get(idOrEmail) ?? byEmail.get(idOrEmail);
+      if (!row) return false;
+      db.transaction(() => {
+        db.prepare('DELETE FROM user_sessions WHERE user_id = ?').run(row.id);
+        db.prepare('DELETE FROM users WHERE id = ?').run(row.id);
+      })();
+      return true;
+    },
+    async verifyPassword(email, password) {
+      const row = byEmail.get(email.trim());
+      if (!row) {
+        dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
+        await checkPassword(password, await dummyHash);
+        return null;
+      }
+      return (await checkPassword(password, row.password_hash)) ? toUser(row) : null;
+    },
+    async createSession(userId, now, ttlMs) {
+      const secret = randomBytes(32).toString('base64url');
+      const session: Session = { id: sha256(secret).slice(0, 16), userId, csrfToken: randomBytes(24).toString('base64url'), createdAt: now, expiresAt: now + ttlMs };
+      db.prepare('INSERT INTO user_sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(
+        sha256(secret),
+        userId,
+        session.csrfToken,
+        now,
+        session.expiresAt,
+      );
+      return { secret, session };
+    },
+    async findSession(secret, now) {
+      const h = sha256(secret);
+      const row = db
+        .prepare<[string], { id_hash: string; user_id: string; csrf_token: string; created_at: number; expires_at: number }>('SELECT * FROM user_sessions WHERE id_hash = ?')
+        .get(h);
+      if (!row || row.expires_at <= now) return null;
+      const user = byId.get(row.user_id);
+      if (!user) return null;
+      return {
+        session: { id: h.slice(0, 16), userId: row.user_id, csrfToken: row.csrf_token, createdAt: row.created_at, expiresAt: row.expires_at },
+        user: toUser(user),
+      };
+    },
+    async deleteSession(secret) {
+      db.prepare('DELETE FROM user_sessions WHERE id_hash = ?').run(sha256(secret));
+    },
+    async pruneSessions(now) {
+      return db.prepare('DELETE FROM user_sessions WHERE expires_at <= ?').run(now).changes;
+    },
+  };
+}

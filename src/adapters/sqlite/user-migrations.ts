@@ -1,0 +1,27 @@
+import type { SqliteMigration } from './migrations';
+
+/** Schema of dashboard users and sessions (versions 30-39). */
+export const USER_MIGRATIONS: readonly SqliteMigration[] = [
+  {
+    version: 30,
+    name: 'dashboard users and sessions',
+    sql: `
+      CREATE TABLE users (
+        id            TEXT PRIMARY KEY,
+        email         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        role          TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at    INTEGER NOT NULL
+      );
+      CREATE TABLE user_sessions (
+        id_hash    TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL,
+        csrf_token TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX user_sessions_user ON user_sessions(user_id);
+      CREATE INDEX user_sessions_expiry ON user_sessions(expires_at);
+    `,
+  },
+];

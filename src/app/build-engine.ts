@@ -1,0 +1,98 @@
+import { join } from 'node:path';
+import { BUILTIN_LENS_DIR, createLensRegistry, type LensRegistry } from '../classify/lens-registry';
+import { formatLensError } from '../domain/lens';
+import { ConfigError } from '../domain/errors';
+import type { EngineModules } from '../engine/engine-modules';
+import { DEFAULT_VALUE_OPTIONS, ValueEngine } from '../engine/value-engine';
+import type { LensDescriptions } from '../http/lens-routes';
+import { emptyMapping, parseEventMapping, type CompiledMapping } from '../indicators/event-mapping';
+import { createStatementAnalyser, type StatementAnalyser } from '../indicators/statements/statement-analyser';
+import { loadBuiltinLexicon } from '../indicators/statements/statement-lexicon';
+import { loadLatestStatementModel } from '../indicators/statements/statement-classifier';
+import { createEngineModules } from './create-engine-modules';
+
+/** Where the engine's configuration comes from. */
+export interface EngineSettings {
+  readonly dataDir: string;
+  /** The `mapping:` section of rapport.config.yaml (user event names onto the vocabulary). */
+  readonly mapping?: unknown;
+  readonly configFile?: string | null;
+  /** Extra lens folders (besides the built-ins and `<data>/lenses`). */
+  readonly lensDirs?: readonly string[];
+  /** Turn statement analysis off. */
+  readonly statements?: boolean;
+  /** Turn the value models off. */
+  readonly value?: boolean;
+}
+
+/** The engine's parts, built and validated at start-up. */
+export interface BuiltEngine {
+  readonly lenses: LensRegistry;
+  readonly modules: EngineModules;
+  readonly value: ValueEngine | undefined;
+  readonly lensDescriptions: LensDescriptions;
+  readonly mapping: CompiledMapping;
+}
+
+/** Folder where users drop their own lens files. */
+export function userLensDir(dataDir: string): string {
+  return join(dataDir, 'lenses');
+}
+
+/**
+ * Builds the engine from settings: lens registry (built-ins + user lenses + learned models), event
+ * mapping, statement analyser (with the latest trained statement model), value engine.
+ * Fails fast with a ConfigError naming file:line:column when a lens or the mapping is invalid.
+ */
+export function buildEngine(settings: EngineSettings): BuiltEngine {
+  const lenses = createLensRegistry({
+    builtinDir: BUILTIN_LENS_DIR,
+    userDirs: [userLensDir(settings.dataDir), ...(settings.lensDirs ?? [])],
+    modelsDir: join(settings.dataDir, 'models', 'lenses'),
+  });
+  const errors = lenses.lastErrors();
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    throw new ConfigError(
+      `${errors.length} lens error(s):\n${errors.map(formatLensError).join('\n')}`,
+      { file: first.file, line: first.line, column: first.column },
+      'invalid_lens',
+    );
+  }
+  const mapping =
+    settings.mapping === undefined ? emptyMapping() : parseEventMapping(settings.mapping, { file: settings.configFile ?? 'rapport.config.yaml' });
+  let analyser: StatementAnalyser | null = null;
+  if (settings.statements !== false) {
+    const model = loadLatestStatementModel(settings.dataDir);
+    analyser = createStatementAnalyser({ lexicon: loadBuiltinLexicon(), ...(model ? { model } : {}) });
+  }
+  const modules = createEngineModules({ lenses, mapping, statements: analyser }) as EngineModules;
+  const value = settings.value === false ? undefined : new ValueEngine(DEFAULT_VALUE_OPTIONS);
+  return { lenses, modules, value, lensDescriptions: describeLenses(lenses), mapping };
+}
+
+/** The lens routes' view of the registry. */
+export function describeLenses(lenses: LensRegistry): LensDescriptions {
+  return {
+    names: () => lenses.names(),
+    describe(name) {
+      const l = lenses.get(name).definition;
+      return {
+        name: l.lens,
+        title: l.title,
+        description: l.description,
+        intended: l.intended ?? null,
+        hysteresis: l.hysteresis,
+        learned: lenses.get(name).learned ? { version: lenses.get(name).learned!.model.version } : null,
+        types: l.types.map((t) => ({
+          name: t.name,
+          label: t.label,
+          description: t.description,
+          prior: t.prior,
+          conditions: t.conditions,
+          policy: t.policy,
+        })),
+      };
+    },
+  };
+}

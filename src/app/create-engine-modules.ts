@@ -1,0 +1,72 @@
+import { classify, type CompiledLens, type LensState } from '../domain/lens-classifier';
+import type { LensRegistry } from '../classify/lens-registry';
+import type { EngineModules, StatementSignal } from '../engine/engine-modules';
+import { canonicalise, type CompiledMapping } from '../indicators/event-mapping';
+import {
+  applyEvent,
+  applyStatement,
+  createIndicatorState,
+  decodeState,
+  encodeState,
+  readIndicators,
+  releaseIndicatorState,
+  valueSummary,
+  type IndicatorState,
+} from '../indicators/indicator-state';
+import type { StatementAnalyser } from '../indicators/statements/statement-analyser';
+
+/** What the engine is built from. */
+export interface EngineModuleSources {
+  readonly lenses: LensRegistry;
+  readonly mapping: CompiledMapping;
+  /** Null turns statement analysis off (e.g. a benchmark's ceiling run). */
+  readonly statements: StatementAnalyser | null;
+}
+
+/** Binds the indicator engine, the statement analyser and the lens classifier to the processor's interface. */
+export function createEngineModules(src: EngineModuleSources): EngineModules<IndicatorState, LensState> {
+  const lens = (name: string): CompiledLens => src.lenses.get(name);
+  const analyser = src.statements;
+  return {
+    indicators: {
+      create: createIndicatorState,
+      encode: encodeState,
+      decode: decodeState,
+      release: releaseIndicatorState,
+      apply(state, event) {
+        const c = canonicalise(event, src.mapping);
+        if (!c) return null;
+        applyEvent(state, c);
+        if (!c.text) return null;
+        const lang = c.properties['lang'] ?? c.properties['language'];
+        return { text: c.text, public: c.public, ...(typeof lang === 'string' ? { lang } : {}) };
+      },
+      applyStatement(state, t, signal, isPublic) {
+        applyStatement(state, { t, sentiment: signal.sentiment, cues: signal.cues, public: isPublic });
+      },
+      read(state, traits, value, out) {
+        return readIndicators(state, { traits, ...(value ? { value } : {}) }, out);
+      },
+      valueSummary,
+    },
+    statements: analyser
+      ? {
+          analyse(text, lang): StatementSignal {
+            const l = lang === 'de' || lang === 'en' ? lang : undefined;
+            return analyser.analyse(text, l ? { lang: l } : {});
+          },
+        }
+      : null,
+    lenses: {
+      names: () => src.lenses.names(),
+      decide(name, indicators, traits, previous, t) {
+        const out = classify(lens(name), { indicators, traits }, previous, t);
+        return { type: out.state.type, since: out.state.since, state: out.state };
+      },
+      explain(name, indicators, traits, state) {
+        const c = classify(lens(name), { indicators, traits }, state, state.since).classification;
+        return { probabilities: { ...c.probabilities }, evidence: c.evidenceFor(state.type, 5) };
+      },
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { SqliteCustomerQueries } from '../adapters/sqlite/sqlite-customer-queries';
+import { SqliteEngineStore } from '../adapters/sqlite/sqlite-engine-store';
+import type { TypeChange } from '../ports/engine-store';
+import { Processor } from '../engine/processor';
+import type { BuiltEngine } from './build-engine';
+import { registerCustomerRoutes } from '../http/customer-routes';
+import { registerLensRoutes } from '../http/lens-routes';
+import { registerStreamRoutes } from '../http/stream-routes';
+import type { App, AppExtension } from './create-app';
+
+/** The engine as plugged into the app: the processor and its read side. */
+export interface EngineExtension extends AppExtension {
+  /** Available after the app is built. */
+  processor(): Processor;
+}
+
+/**
+ * Plugs the relationship engine into the server: the processor tails the event log (woken by each
+ * ingest commit), and the customer, lens and stream routes read its state.
+ */
+export function engineExtension(opts: { engine: BuiltEngine; batchSize?: number }): EngineExtension {
+  let processor: Processor | undefined;
+  const subscribers = new Set<(changes: readonly TypeChange[]) => void>();
+  let unsubscribeCommit: (() => void) | undefined;
+  return {
+    name: 'engine',
+    processor() {
+      if (!processor) throw new Error('engine extension not built yet');
+      return processor;
+    },
+    routes(server, app: App) {
+      const store = new SqliteEngineStore(app.db);
+      const queries = new SqliteCustomerQueries(app.db);
+      processor = new Processor({
+        eventLog: app.eventLog,
+        store,
+        modules: opts.engine.modules,
+        ...(opts.engine.value ? { value: opts.engine.value } : {}),
+        ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+        onError: (err) => app.logger.error({ err }, 'event processing failed; retrying'),
+      });
+      processor.onBatch((b) => {
+        if (b.typeChanges.length === 0) return;
+        for (const s of subscribers) s(b.typeChanges);
+      });
+      registerCustomerRoutes(server, { queries, lenses: opts.engine.lensDescriptions });
+      registerLensRoutes(server, { queries, lenses: opts.engine.lensDescriptions, now: () => app.clock.now() });
+      registerStreamRoutes(server, {
+        subscribe: (listener) => {
+          subscribers.add(listener);
+          return () => subscribers.delete(listener);
+        },
+      });
+    },
+    start(app) {
+      const p = processor as Processor;
+      unsubscribeCommit = app.ingest.onCommitted(() => p.wake());
+      p.start();
+    },
+    async stop() {
+      unsubscribeCommit?.();
+      // The write queue is flushed before extensions stop: catch up so a clean shutdown leaves nothing unprocessed.
+      await processor?.stop();
+      await processor?.drain();
+    },
+  };
+}

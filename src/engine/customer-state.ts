@@ -1,0 +1,68 @@
+import type { CustomerRecord } from '../ports/engine-store';
+import type { EngineModules, ValueScores } from './engine-modules';
+
+/** A customer held in the processor's memory while events are applied. */
+export interface LiveCustomer {
+  record: CustomerRecord;
+  /** Decoded indicator state. */
+  ind: unknown;
+  /** Per-lens classifier state (hysteresis). */
+  lensStates: Record<string, unknown>;
+  dirty: boolean;
+  /** Orders and revenue when the purchase summary was last taken (avoids recomputing it per event). */
+  lastPurchaseKey?: number;
+  /** Value scores computed at the last applied event. */
+  scores?: ValueScores | undefined;
+}
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+/**
+ * Encodes the engine state of a customer into one blob: `[u32 length][indicator state][lens states JSON]`.
+ * Versioning of the indicator part is the indicator module's job.
+ */
+export function encodeCustomerState(modules: EngineModules, live: LiveCustomer): Uint8Array {
+  const ind = modules.indicators.encode(live.ind);
+  const lens = textEncoder.encode(JSON.stringify(live.lensStates));
+  const out = new Uint8Array(4 + ind.length + lens.length);
+  new DataView(out.buffer).setUint32(0, ind.length, true);
+  out.set(ind, 4);
+  out.set(lens, 4 + ind.length);
+  return out;
+}
+
+/** Decodes a blob written by {@link encodeCustomerState}; a missing blob gives fresh state. */
+export function decodeCustomerState(modules: EngineModules, record: CustomerRecord): LiveCustomer {
+  const blob = record.state;
+  if (!blob || blob.length < 4) return { record, ind: modules.indicators.create(), lensStates: {}, dirty: false };
+  const len = new DataView(blob.buffer, blob.byteOffset, blob.byteLength).getUint32(0, true);
+  const ind = modules.indicators.decode(blob.subarray(4, 4 + len));
+  const lensStates = JSON.parse(textDecoder.decode(blob.subarray(4 + len))) as Record<string, unknown>;
+  return { record, ind, lensStates, dirty: false };
+}
+
+/** A new, empty customer. */
+export function newCustomer(modules: EngineModules, id: string, userId: string | null, t: number): LiveCustomer {
+  return {
+    record: {
+      id,
+      userId,
+      anonymousIds: [],
+      email: null,
+      traits: {},
+      traitTimes: {},
+      groups: [],
+      firstSeen: t,
+      lastSeen: t,
+      eventCount: 0,
+      state: null,
+      classifications: {},
+      indicators: {},
+      purchaseDays: null,
+    },
+    ind: modules.indicators.create(),
+    lensStates: {},
+    dirty: true,
+  };
+}

@@ -1,0 +1,388 @@
+import type { StoredEvent } from '../domain/event';
+import type { EventLog } from '../ports/event-log';
+import {
+  identityKey,
+  type EngineStore,
+  type IdentityKind,
+  type TraitChange,
+  type TypeChange,
+} from '../ports/engine-store';
+import { decodeCustomerState, encodeCustomerState, newCustomer, type LiveCustomer } from './customer-state';
+import type { EngineModules } from './engine-modules';
+import type { Indicators } from '../domain/indicator-catalogue';
+import { purchaseDays, ValueEngine, type ValueEngineSnapshot } from './value-engine';
+import { mergeTraits } from './steps/merge-traits';
+import { resolveIdentity, type IdentityDecision } from './steps/resolve-identity';
+
+/** What the processor tells listeners after each commit. */
+export interface ProcessedBatch {
+  readonly lastSeq: number;
+  readonly events: number;
+  readonly typeChanges: readonly TypeChange[];
+  /** Customers whose state changed in this batch. */
+  readonly customerIds: readonly string[];
+}
+
+/** Dependencies of the processor, passed as one object. */
+export interface ProcessorDeps {
+  readonly eventLog: EventLog;
+  readonly store: EngineStore;
+  readonly modules: EngineModules;
+  /** Events read per batch (one commit per batch). */
+  readonly batchSize?: number;
+  /** Customers kept decoded in memory between batches. */
+  readonly cacheSize?: number;
+  readonly onError?: (err: unknown) => void;
+  /** Value models (BG/NBD + Gamma-Gamma) refitted in event time; omit to turn value indicators off. */
+  readonly value?: ValueEngine;
+}
+
+interface Pending {
+  customers: Set<string>;
+  identities: Array<{ kind: IdentityKind; value: string; customerId: string }>;
+  merges: Array<{ from: string; into: string; at: number; seq: number }>;
+  eventCustomers: Array<{ seq: number; customerId: string }>;
+  typeChanges: TypeChange[];
+  traitChanges: TraitChange[];
+  events: number;
+}
+
+const emptyPending = (): Pending => ({
+  customers: new Set(),
+  identities: [],
+  merges: [],
+  eventCustomers: [],
+  typeChanges: [],
+  traitChanges: [],
+  events: 0,
+});
+
+/**
+ * The event processor: reads the log after its checkpoint, resolves identities, merges traits, updates
+ * indicators, reclassifies every lens, and commits state + history + checkpoint atomically per batch.
+ * It is deterministic: the same log gives the same state, from scratch or from any checkpoint.
+ */
+export class Processor {
+  private readonly batchSize: number;
+  private readonly cacheSize: number;
+  private readonly cache = new Map<string, LiveCustomer>();
+  private readonly identities = new Map<string, string>();
+  private readonly listeners = new Set<(batch: ProcessedBatch) => void>();
+  private pending = emptyPending();
+  private checkpointSeq = -1;
+  private valueLoaded = false;
+  /** Indicators of the event being applied (reused: classification reads it synchronously). */
+  private readonly scratch: Indicators = {};
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  /** Set while rebuilding a merged customer: state changes, but no history is recorded. */
+  private rebuilding = false;
+
+  constructor(private readonly deps: ProcessorDeps) {
+    this.batchSize = deps.batchSize ?? 2000;
+    this.cacheSize = deps.cacheSize ?? 100_000;
+  }
+
+  /** Subscribes to committed batches; returns an unsubscribe function. */
+  onBatch(listener: (batch: ProcessedBatch) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Last committed log position. */
+  async checkpoint(): Promise<number> {
+    if (this.checkpointSeq < 0) this.checkpointSeq = await this.deps.store.checkpoint();
+    if (!this.valueLoaded && this.deps.value) {
+      const v = await this.deps.store.loadValueState();
+      this.deps.value.restore(v.state as ValueEngineSnapshot | null, v.purchases);
+      this.valueLoaded = true;
+    }
+    return this.checkpointSeq;
+  }
+
+  /** The value engine, when value models are on. */
+  valueEngine(): ValueEngine | undefined {
+    return this.deps.value;
+  }
+
+  /** Processes one batch; returns the number of events processed (0 when caught up). */
+  async runOnce(): Promise<number> {
+    const after = await this.checkpoint();
+    const events = await this.deps.eventLog.read(after, this.batchSize);
+    if (events.length === 0) return 0;
+    await this.prefetch(events);
+    for (const e of events) {
+      const decision = this.decide(e);
+      if (decision.kind === 'merge') await this.merge(decision, e);
+      this.apply(decision, e);
+    }
+    await this.flush(events[events.length - 1]!.seq);
+    return events.length;
+  }
+
+  /** Processes until the log is exhausted; returns the number of events processed. */
+  async drain(onProgress?: (processed: number) => void): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.runOnce();
+      if (n === 0) return total;
+      total += n;
+      onProgress?.(total);
+    }
+  }
+
+  /** Starts the background loop: processes whenever woken (after an ingest commit) or every `idleMs`. */
+  start(idleMs = 250): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        try {
+          if ((await this.runOnce()) > 0) continue;
+        } catch (err) {
+          this.deps.onError?.(err);
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, idleMs);
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeUp = null;
+      }
+    })();
+  }
+
+  /** Wakes the loop now (called after the ingest writer commits). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Stops the loop after the current batch. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    this.loop = null;
+  }
+
+  private async prefetch(events: readonly StoredEvent[]): Promise<void> {
+    const keys = new Map<string, { kind: IdentityKind; value: string }>();
+    const want = (kind: IdentityKind, value: string | null) => {
+      if (value) keys.set(identityKey(kind, value), { kind, value });
+    };
+    for (const e of events) {
+      want('user', e.userId);
+      want('anon', e.anonymousId);
+      if (e.previousId) {
+        want('user', e.previousId);
+        want('anon', e.previousId);
+      }
+    }
+    const unknown = [...keys].filter(([k]) => !this.identities.has(k)).map(([, v]) => v);
+    if (unknown.length > 0) {
+      const found = await this.deps.store.resolveIdentities(unknown);
+      for (const [k, id] of found) this.identities.set(k, id);
+    }
+    const missing = new Set<string>();
+    for (const k of keys.keys()) {
+      const id = this.identities.get(k);
+      if (id && !this.cache.has(id)) missing.add(id);
+    }
+    if (missing.size > 0) {
+      const loaded = await this.deps.store.loadCustomers([...missing]);
+      for (const [id, record] of loaded) this.cache.set(id, decodeCustomerState(this.deps.modules, record));
+    }
+  }
+
+  private decide(e: StoredEvent): IdentityDecision {
+    return resolveIdentity(e, {
+      customerOf: (kind, value) => this.identities.get(identityKey(kind, value)),
+      userIdOf: (id) => this.cache.get(id)?.record.userId ?? null,
+    });
+  }
+
+  private bind(kind: IdentityKind, value: string, customerId: string): void {
+    this.identities.set(identityKey(kind, value), customerId);
+    if (!this.rebuilding) this.pending.identities.push({ kind, value, customerId });
+    const live = this.cache.get(customerId);
+    if (live && kind === 'anon' && !live.record.anonymousIds.includes(value)) live.record.anonymousIds.push(value);
+  }
+
+  private apply(decision: IdentityDecision, e: StoredEvent): void {
+    let live: LiveCustomer;
+    if (decision.kind === 'new') {
+      live = newCustomer(this.deps.modules, decision.customerId, decision.userId, e.timestamp);
+      this.cache.set(live.record.id, live);
+    } else {
+      const id = decision.kind === 'merge' ? decision.into : decision.customerId;
+      const found = this.cache.get(id);
+      if (!found) throw new Error(`customer ${id} is not loaded`);
+      live = found;
+      if (decision.setUserId && !live.record.userId) live.record.userId = decision.setUserId;
+    }
+    for (const a of decision.attach) this.bind(a.kind, a.value, live.record.id);
+    this.applyEvent(live, e);
+  }
+
+  /** Applies one event to a customer: traits, indicators, statements, value scores, the type in every lens. */
+  private applyEvent(live: LiveCustomer, e: StoredEvent): void {
+    const { modules } = this.deps;
+    const value = this.deps.value;
+    const r = live.record;
+    if (value?.due(e.timestamp)) value.refit(e.timestamp);
+    live.dirty = true;
+    r.eventCount++;
+    if (e.timestamp > r.lastSeen) r.lastSeen = e.timestamp;
+    if (e.timestamp < r.firstSeen) r.firstSeen = e.timestamp;
+    const traitChanges = mergeTraits(r, e);
+    const text = modules.indicators.apply(live.ind, e);
+    if (text && modules.statements) {
+      const signal = modules.statements.analyse(text.text, text.lang);
+      modules.indicators.applyStatement(live.ind, e.timestamp, signal, text.public);
+    }
+    const scores = value?.score(modules.indicators.valueSummary(live.ind, 'week', e.timestamp));
+    live.scores = scores;
+    const indicators = modules.indicators.read(live.ind, r.traits, scores, this.scratch);
+    if (value && this.purchasesChanged(live, indicators)) {
+      const days = purchaseDays(modules.indicators.valueSummary(live.ind, 'day'), Math.floor(r.lastSeen / 86_400_000));
+      r.purchaseDays = days;
+      value.purchases.set(r.id, days);
+    }
+    for (const lens of modules.lenses.names()) {
+      const prev = r.classifications[lens];
+      const d = modules.lenses.decide(lens, indicators, r.traits, live.lensStates[lens], e.timestamp);
+      live.lensStates[lens] = d.state;
+      if (prev && prev.type === d.type) continue;
+      // Probabilities and evidence are filled once per batch (explain); the type is exact per event.
+      r.classifications[lens] = { lens, type: d.type, probability: 0, probabilities: {}, evidence: [], since: d.since };
+      if (this.rebuilding) continue;
+      this.pending.typeChanges.push({
+        customerId: r.id,
+        lens,
+        from: prev?.type ?? null,
+        to: d.type,
+        at: e.timestamp,
+        seq: e.seq,
+        messageId: e.messageId,
+        event: e.event ?? e.type,
+      });
+    }
+    if (this.rebuilding) return;
+    this.pending.customers.add(r.id);
+    this.pending.eventCustomers.push({ seq: e.seq, customerId: r.id });
+    for (const t of traitChanges) this.pending.traitChanges.push(t);
+    this.pending.events++;
+  }
+
+  /** True when the orders or revenue changed with the last event (the purchase summary must follow). */
+  private purchasesChanged(live: LiveCustomer, indicators: Indicators): boolean {
+    const orders = indicators['orders_total'] ?? 0;
+    const revenue = indicators['revenue_total'] ?? 0;
+    if (orders === 0) return false;
+    const p = live.record.purchaseDays;
+    const known = live.lastPurchaseKey;
+    const key = orders * 1e9 + revenue;
+    if (p && known === key) return false;
+    live.lastPurchaseKey = key;
+    return true;
+  }
+
+  /** Fills indicator snapshots, probabilities and evidence of a customer about to be committed. */
+  private explain(live: LiveCustomer): void {
+    const { modules } = this.deps;
+    const r = live.record;
+    // The scores of the customer's last event: a refit later in the batch must not change them.
+    r.indicators = modules.indicators.read(live.ind, r.traits, live.scores);
+    for (const lens of modules.lenses.names()) {
+      const c = r.classifications[lens];
+      const state = live.lensStates[lens];
+      if (!c || state === undefined) continue;
+      const x = modules.lenses.explain(lens, r.indicators, r.traits, state);
+      r.classifications[lens] = { ...c, probabilities: x.probabilities, probability: x.probabilities[c.type] ?? 0, evidence: x.evidence };
+    }
+  }
+
+  /**
+   * Two customers turn out to be one: commit what is pending, then rebuild the survivor by replaying
+   * both histories in log order (indicators are not additive, so replay is the exact answer).
+   */
+  private async merge(d: Extract<IdentityDecision, { kind: 'merge' }>, e: StoredEvent): Promise<void> {
+    await this.flush(e.seq - 1);
+    const { store, modules } = this.deps;
+    const [fromEvents, intoEvents] = await Promise.all([store.eventsOf(d.from), store.eventsOf(d.into)]);
+    const into = this.cache.get(d.into);
+    const from = this.cache.get(d.from);
+    if (!into || !from) throw new Error(`merge of unloaded customers ${d.from} -> ${d.into}`);
+    const rebuilt = newCustomer(modules, d.into, into.record.userId ?? from.record.userId, into.record.firstSeen);
+    rebuilt.record.anonymousIds = [...new Set([...into.record.anonymousIds, ...from.record.anonymousIds])];
+    const all = [...fromEvents, ...intoEvents].sort((a, b) => a.seq - b.seq);
+    if (all[0]) rebuilt.record.firstSeen = all[0].timestamp;
+    this.rebuilding = true;
+    try {
+      for (const ev of all) this.applyEvent(rebuilt, ev);
+    } finally {
+      this.rebuilding = false;
+    }
+    // The survivor's type may differ after the merge: record that change, caused by this event.
+    for (const [lens, c] of Object.entries(rebuilt.record.classifications)) {
+      const before = into.record.classifications[lens]?.type ?? null;
+      if (before !== c.type) {
+        this.pending.typeChanges.push({ customerId: d.into, lens, from: before, to: c.type, at: e.timestamp, seq: e.seq, messageId: e.messageId, event: e.event ?? e.type });
+      }
+    }
+    for (const [k, id] of this.identities) if (id === d.from) this.identities.set(k, d.into);
+    this.deps.value?.purchases.delete(d.from);
+    modules.indicators.release(from.ind);
+    modules.indicators.release(into.ind);
+    this.cache.delete(d.from);
+    this.cache.set(d.into, rebuilt);
+    this.pending.merges.push({ from: d.from, into: d.into, at: e.timestamp, seq: e.seq });
+    this.pending.customers.add(d.into);
+  }
+
+  private async flush(checkpoint: number): Promise<void> {
+    const p = this.pending;
+    if (p.customers.size === 0 && p.merges.length === 0 && checkpoint === this.checkpointSeq) return;
+    const { modules, store } = this.deps;
+    const customers = [];
+    for (const id of p.customers) {
+      const live = this.cache.get(id);
+      if (!live) continue;
+      this.explain(live);
+      live.record.state = encodeCustomerState(modules, live);
+      live.dirty = false;
+      customers.push(live.record);
+    }
+    await store.commit({
+      customers,
+      identities: p.identities,
+      merges: p.merges,
+      eventCustomers: p.eventCustomers,
+      typeChanges: p.typeChanges,
+      traitChanges: p.traitChanges,
+      checkpoint,
+      ...(this.deps.value ? { valueState: this.deps.value.snapshot() } : {}),
+    });
+    this.checkpointSeq = checkpoint;
+    this.pending = emptyPending();
+    this.evict();
+    const batch: ProcessedBatch = { lastSeq: checkpoint, events: p.events, typeChanges: p.typeChanges, customerIds: [...p.customers] };
+    for (const l of this.listeners) l(batch);
+  }
+
+  private evict(): void {
+    if (this.cache.size <= this.cacheSize) return;
+    let excess = this.cache.size - Math.floor(this.cacheSize * 0.8);
+    for (const [id, live] of this.cache) {
+      if (excess <= 0) break;
+      if (live.dirty) continue;
+      this.deps.modules.indicators.release(live.ind);
+      this.cache.delete(id);
+      excess--;
+    }
+    if (this.identities.size > this.cacheSize * 4) this.identities.clear();
+  }
+}

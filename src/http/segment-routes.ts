@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AuthError, RapportError } from '../domain/errors';
+import type { Clock } from '../ports/clock';
+import type { AppendOutcome } from '../ports/event-log';
+import type { KeyStore } from '../ports/key-store';
+import { authenticate } from '../ingest/authenticate';
+import type { IngestWriter } from '../ingest/ingest-writer';
+import { prepareRequest, type IngestKind, type IngestLimits, type Rejection } from '../ingest/prepare-request';
+
+/** What the tracking routes need. */
+export interface SegmentRouteDeps {
+  keyStore: KeyStore;
+  writer: IngestWriter;
+  clock: Clock;
+  limits: IngestLimits;
+  /** Makes a messageId for events without one (default: random UUID). */
+  newMessageId?: () => string;
+}
+
+/** Answer of a tracking call. `success` is what Segment clients look at. */
+export interface IngestResponse {
+  success: true;
+  /** Events newly appended to the log. */
+  accepted: number;
+  /** Events dropped as repeats of a messageId seen in the dedupe window (not an error). */
+  duplicates: number;
+  rejected: Rejection[];
+}
+
+/** Endpoint path segments and what they accept (long and short forms; `import` = batch, like Segment). */
+export const SEGMENT_ROUTES: ReadonlyArray<[string, IngestKind]> = [
+  ['identify', 'identify'], ['i', 'identify'],
+  ['track', 'track'], ['t', 'track'],
+  ['page', 'page'], ['p', 'page'],
+  ['screen', 'screen'], ['s', 'screen'],
+  ['group', 'group'], ['g', 'group'],
+  ['alias', 'alias'], ['a', 'alias'],
+  ['batch', 'batch'], ['b', 'batch'], ['import', 'batch'],
+];
+
+/**
+ * Registers `POST /v1/<type>` for the Segment HTTP Tracking API. A 200 means every accepted event
+ * is committed; per-event rejections are listed in the answer (a single-event call whose event is
+ * rejected answers with the rejection's status instead).
+ */
+export function registerSegmentRoutes(server: FastifyInstance, deps: SegmentRouteDeps): void {
+  const newMessageId = deps.newMessageId ?? randomUUID;
+  for (const [path, kind] of SEGMENT_ROUTES) {
+    server.post(`/v1/${path}`, async (request: FastifyRequest, reply: FastifyReply) => {
+      const receivedAt = deps.clock.now();
+      const auth = await authenticate(request.headers.authorization, request.body, deps.keyStore);
+      if (auth.kind !== 'ok') throw new AuthError(auth.kind === 'reject' ? auth.message : 'unauthorized');
+      const prepared = prepareRequest(kind, request.body, {
+        receivedAt,
+        sourceId: auth.value.id,
+        newMessageId,
+        limits: deps.limits,
+        bodyBytes: request.bodyBytes ?? 0,
+      });
+      if (prepared.kind !== 'ok') {
+        throw new RapportError(prepared.kind === 'reject' ? prepared.code : 'invalid_input', prepared.kind === 'reject' ? prepared.message : 'dropped');
+      }
+      const { events, rejected } = prepared.value;
+      if (kind !== 'batch' && rejected.length > 0) {
+        const r = rejected[0] as Rejection;
+        throw new RapportError(r.code, r.message, { rejected });
+      }
+      const outcomes = await deps.writer.submit(events);
+      const body: IngestResponse = { success: true, ...count(outcomes), rejected };
+      return reply.code(200).send(body);
+    });
+  }
+}
+
+function count(outcomes: readonly AppendOutcome[]): { accepted: number; duplicates: number } {
+  let accepted = 0;
+  for (const o of outcomes) if ('seq' in o) accepted++;
+  return { accepted, duplicates: outcomes.length - accepted };
+}

@@ -1,0 +1,72 @@
+/**
+ * Cheap Unicode-aware tokenisation shared by the German analyser, language detection and the
+ * statement classifier. English analysis uses wink-nlp's tokens instead (see statement-analyser).
+ */
+
+/** Words (with inner hyphens/apostrophes), emoticon-ish symbols, and single punctuation marks. */
+const TOKEN_RE = /[\p{L}\p{M}\p{N}]+(?:['’\-][\p{L}\p{M}\p{N}]+)*|[.!?;:,()"„“”]|[^\s\p{L}\p{M}\p{N}]+/gu;
+
+/** Punctuation that ends a negation scope. */
+const BOUNDARY_PUNCT = /^[.!?;:,()"„“”\-–—]+$/;
+
+/**
+ * Lower-cases and folds German umlauts and ß to their ASCII spellings (ä→ae, ö→oe, ü→ue, ß→ss),
+ * and the typographic apostrophe to ', so "enttäuscht" and "enttaeuscht" meet.
+ */
+export function foldToken(word: string): string {
+  const lower = word.toLowerCase();
+  // Fast path: most tokens are plain ASCII.
+  if (/^[\x00-\x7f]*$/.test(lower)) return lower;
+  return lower
+    .replace(/ä/g, 'ae')
+    .replace(/ö/g, 'oe')
+    .replace(/ü/g, 'ue')
+    .replace(/ß/g, 'ss')
+    .replace(/’/g, "'")
+    .replace(/[àáâ]/g, 'a')
+    .replace(/[èéê]/g, 'e');
+}
+
+/** A token with its position in the source text. */
+export interface TextToken {
+  /** Folded, lower-case form used for lookups. */
+  readonly norm: string;
+  readonly start: number;
+  readonly end: number;
+  /** Punctuation that ends negation scope. */
+  readonly punct: boolean;
+}
+
+/** Splits text into folded tokens with offsets. */
+export function tokenizeText(text: string): TextToken[] {
+  const out: TextToken[] = [];
+  TOKEN_RE.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = TOKEN_RE.exec(text)) !== null) {
+    const raw = m[0];
+    out.push({ norm: foldToken(raw), start: m.index, end: m.index + raw.length, punct: BOUNDARY_PUNCT.test(raw) });
+  }
+  return out;
+}
+
+/** English contractions expanded for the classifier's bag of words ("don't" → "do not"). */
+function expandContractions(text: string): string {
+  return text
+    .replace(/\b(can)['’]t\b/gi, '$1 not')
+    .replace(/\bwon['’]t\b/gi, 'will not')
+    .replace(/n['’]t\b/gi, ' not')
+    .replace(/['’](re|ve|ll|d|m)\b/gi, ' $1');
+}
+
+/**
+ * Word tokens for bag-of-words models: folded, contractions expanded, punctuation dropped
+ * except ! and ? (they carry tone).
+ */
+export function wordsForModel(text: string): string[] {
+  const words: string[] = [];
+  for (const t of tokenizeText(expandContractions(text))) {
+    if (t.punct && t.norm !== '!' && t.norm !== '?') continue;
+    words.push(t.norm);
+  }
+  return words;
+}

@@ -1,0 +1,129 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { openSqliteDatabase, type SqliteDatabase } from '../../src/adapters/sqlite/open-database';
+import { SqliteCustomerQueries } from '../../src/adapters/sqlite/sqlite-customer-queries';
+import { SqliteEngineStore } from '../../src/adapters/sqlite/sqlite-engine-store';
+import { SqliteEventLog } from '../../src/adapters/sqlite/sqlite-event-log';
+import { buildEngine, type BuiltEngine } from '../../src/app/build-engine';
+import { Processor } from '../../src/engine/processor';
+import { appendMessages, simulateInto, tempDir } from '../helpers/sim-log';
+
+let dir: { dir: string; cleanup: () => void };
+let db: SqliteDatabase;
+let engine: BuiltEngine;
+
+function newProcessor(batchSize = 500): Processor {
+  return new Processor({
+    eventLog: new SqliteEventLog(db),
+    store: new SqliteEngineStore(db),
+    modules: engine.modules,
+    batchSize,
+    ...(engine.value ? { value: engine.value } : {}),
+  });
+}
+
+/** Everything derived, in a comparable form. */
+function snapshot() {
+  return {
+    customers: db.prepare('SELECT id, user_id, email, anonymous_ids, traits, event_count, hex(state) AS state, indicators, classifications, purchase_days FROM customers ORDER BY id').all(),
+    identities: db.prepare('SELECT * FROM identities ORDER BY kind, value').all(),
+    history: db.prepare('SELECT customer_id, lens, from_type, to_type, at, seq, message_id FROM type_history ORDER BY id').all(),
+    traits: db.prepare('SELECT customer_id, key, value, at, seq FROM trait_history ORDER BY id').all(),
+    value: db.prepare('SELECT state FROM engine_value_state').all(),
+  };
+}
+
+const t0 = Date.UTC(2025, 2, 1);
+const at = (days: number) => new Date(t0 + days * 86_400_000).toISOString();
+let n = 0;
+const msg = (m: Record<string, unknown>) => ({ messageId: `m${++n}`, context: { timezone: 'Europe/Berlin' }, ...m });
+
+beforeEach(() => {
+  dir = tempDir();
+  db = openSqliteDatabase(join(dir.dir, 'rapport.db'));
+  engine = buildEngine({ dataDir: dir.dir });
+});
+afterEach(() => {
+  db.close();
+  dir.cleanup();
+});
+
+describe('identity resolution and profiles', () => {
+  it('joins an anonymous history to the customer who identifies, and merges on alias', async () => {
+    const log = new SqliteEventLog(db);
+    await appendMessages(log, [
+      msg({ type: 'page', anonymousId: 'anon-1', name: 'Home', timestamp: at(0) }),
+      msg({ type: 'track', anonymousId: 'anon-1', event: 'Product Viewed', properties: { product_id: 'p1', category: 'shoes' }, timestamp: at(0) }),
+      msg({ type: 'identify', userId: 'u1', anonymousId: 'anon-1', traits: { email: 'Ann@Example.com', name: 'Ann' }, timestamp: at(1) }),
+      msg({ type: 'track', userId: 'u1', event: 'Order Completed', properties: { order_id: 'o1', revenue: 80, products: [{ category: 'shoes' }] }, timestamp: at(2) }),
+      // A second device, anonymous, buys; then an alias says it is the same person.
+      msg({ type: 'track', anonymousId: 'anon-2', event: 'Order Completed', properties: { order_id: 'o2', revenue: 20 }, timestamp: at(3) }),
+      msg({ type: 'alias', userId: 'u1', previousId: 'anon-2', timestamp: at(4) }),
+      // An older identify arriving late does not overwrite the newer name, but history keeps it.
+      msg({ type: 'identify', userId: 'u1', traits: { name: 'Ann Old', plan: 'gold' }, timestamp: at(0.5) }),
+      msg({ type: 'group', userId: 'u1', groupId: 'acme', timestamp: at(5) }),
+    ]);
+    const p = newProcessor();
+    expect(await p.drain()).toBe(8);
+    const q = new SqliteCustomerQueries(db);
+    const c = await q.findCustomer('anon-2');
+    expect(c?.id).toBe('anon:anon-1');
+    expect(c?.userId).toBe('u1');
+    expect(c?.email).toBe('ann@example.com');
+    expect(c?.traits).toMatchObject({ name: 'Ann', plan: 'gold' });
+    expect(c?.anonymousIds.sort()).toEqual(['anon-1', 'anon-2']);
+    expect(c?.groups).toEqual(['acme']);
+    expect(c?.eventCount).toBe(8);
+    expect(c?.indicators['orders_total']).toBe(2);
+    expect(c?.indicators['revenue_total']).toBe(100);
+    expect(await q.countCustomers()).toBe(1);
+    expect((await q.findCustomer('u1'))?.id).toBe('anon:anon-1');
+    expect((await q.findCustomer('ann@example.com'))?.id).toBe('anon:anon-1');
+    const events = await q.recentEvents('anon:anon-1', 100);
+    expect(events.map((e) => e.messageId).sort()).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8'].sort());
+    const traitKeys = (await q.traitHistory('anon:anon-1', 100)).map((t) => `${t.key}=${String(t.value)}`);
+    expect(traitKeys).toContain('name=Ann');
+    expect(traitKeys).toContain('plan=gold');
+    // Every lens classified the customer, with probabilities and evidence.
+    for (const lens of engine.lenses.names()) {
+      const cl = c!.classifications[lens]!;
+      expect(cl.type).toBeTruthy();
+      const total = Object.values(cl.probabilities).reduce((a, b) => a + b, 0);
+      expect(total).toBeCloseTo(1, 6);
+      expect(cl.probability).toBe(cl.probabilities[cl.type]);
+      expect(Array.isArray(cl.evidence)).toBe(true);
+    }
+    const history = await q.typeHistory('anon:anon-1');
+    expect(history.length).toBeGreaterThanOrEqual(engine.lenses.names().length);
+    expect(history[0]?.from).toBeNull();
+    expect(history.every((h) => /^m\d+$/.test(h.messageId))).toBe(true);
+  });
+});
+
+describe('determinism', () => {
+  it('gives identical state from scratch, with other batch sizes, and from a checkpoint', async () => {
+    const log = new SqliteEventLog(db);
+    const { events } = await simulateInto(log, { customers: 150, days: 240, seed: 11 });
+    expect(events).toBeGreaterThan(3000);
+    const first = newProcessor(700);
+    expect(await first.drain()).toBe(events);
+    const a = snapshot();
+    expect(a.customers.length).toBeGreaterThan(100);
+    expect(a.history.length).toBeGreaterThan(400);
+
+    // From scratch with another batch size (fresh modules: no state carried over).
+    await new SqliteEngineStore(db).reset();
+    engine = buildEngine({ dataDir: dir.dir });
+    await newProcessor(123).drain();
+    expect(snapshot()).toEqual(a);
+
+    // Stop half-way, then a new processor (as after a restart) continues from the checkpoint.
+    await new SqliteEngineStore(db).reset();
+    engine = buildEngine({ dataDir: dir.dir });
+    const part = newProcessor(250);
+    for (let i = 0; i < Math.ceil(events / 2 / 250); i++) await part.runOnce();
+    engine = buildEngine({ dataDir: dir.dir });
+    await newProcessor(400).drain();
+    expect(snapshot()).toEqual(a);
+  });
+});

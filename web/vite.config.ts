@@ -1,0 +1,11 @@
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+
+// Built into web/dist, which `rapport start` serves at /. `npm run dev:web` proxies /api to a running server.
+export default defineConfig({
+  root: import.meta.dirname,
+  base: '/',
+  plugins: [react()],
+  build: { outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 1500, sourcemap: false },
+  server: { proxy: { '/api': 'http://127.0.0.1:4100' } },
+});
