@@ -72,7 +72,7 @@ async function runBench(): Promise<void> {
   const EMAILS = Number(process.env.BENCH_EMAILS ?? 50_000);
   const HOOKS = Number(process.env.BENCH_WEBHOOKS ?? 20_000);
   const BATCH = 10_000;
-  const CONNECTIONS = 8;
+  const CONNECTIONS = Number(process.env.BENCH_SMTP_CONNECTIONS ?? 8);
   const dir = mkdtempSync(join(tmpdir(), 'rapport-bench-auto-'));
   let peakRss = 0;
   const sample = (): void => {

@@ -3,7 +3,9 @@ import { BUILTIN_LENS_DIR, createLensRegistry, type LensRegistry } from '../clas
 import { formatLensError } from '../domain/lens';
 import { ConfigError } from '../domain/errors';
 import type { EngineModules } from '../engine/engine-modules';
-import { DEFAULT_VALUE_OPTIONS, ValueEngine } from '../engine/value-engine';
+import { DEFAULT_VALUE_OPTIONS, ValueEngine, type ValueEngineOptions } from '../engine/value-engine';
+import { z } from 'zod';
+import { DEFAULT_UNIT_COSTS, unitCostsSchema, type UnitCosts } from '../value/economics';
 import type { LensDescriptions } from '../http/lens-routes';
 import { emptyMapping, parseEventMapping, type CompiledMapping } from '../indicators/event-mapping';
 import { createStatementAnalyser, type StatementAnalyser } from '../indicators/statements/statement-analyser';
@@ -23,7 +25,23 @@ export interface EngineSettings {
   readonly statements?: boolean;
   /** Turn the value models off. */
   readonly value?: boolean;
+  /** The `value:` section: heavy-user share, refit interval, CLV horizon and discount rate. */
+  readonly valueOptions?: Partial<ValueEngineOptions>;
+  /** The `costs:` section: unit costs per service contact and measure. */
+  readonly costs?: UnitCosts;
 }
+
+/** Schema of the `value:` section of rapport.config.yaml. */
+export const valueSectionSchema = z.strictObject({
+  heavyUserShare: z.number().gt(0).max(1).optional(),
+  refitEveryDays: z.number().int().min(1).max(365).optional(),
+  horizonDays: z.number().int().min(1).max(3650).optional(),
+  discountRate: z.number().min(0).max(1).optional(),
+  maxFitCustomers: z.number().int().min(100).optional(),
+});
+
+/** Schema of the `costs:` section of rapport.config.yaml. */
+export { unitCostsSchema };
 
 /** The engine's parts, built and validated at start-up. */
 export interface BuiltEngine {
@@ -32,6 +50,8 @@ export interface BuiltEngine {
   readonly value: ValueEngine | undefined;
   readonly lensDescriptions: LensDescriptions;
   readonly mapping: CompiledMapping;
+  readonly costs: UnitCosts;
+  readonly valueOptions: ValueEngineOptions;
 }
 
 /** Folder where users drop their own lens files. */
@@ -67,8 +87,10 @@ export function buildEngine(settings: EngineSettings): BuiltEngine {
     analyser = createStatementAnalyser({ lexicon: loadBuiltinLexicon(), ...(model ? { model } : {}) });
   }
   const modules = createEngineModules({ lenses, mapping, statements: analyser }) as EngineModules;
-  const value = settings.value === false ? undefined : new ValueEngine(DEFAULT_VALUE_OPTIONS);
-  return { lenses, modules, value, lensDescriptions: describeLenses(lenses), mapping };
+  const valueOptions: ValueEngineOptions = { ...DEFAULT_VALUE_OPTIONS };
+  for (const [k, v] of Object.entries(settings.valueOptions ?? {})) if (v !== undefined) (valueOptions as unknown as Record<string, unknown>)[k] = v;
+  const value = settings.value === false ? undefined : new ValueEngine(valueOptions);
+  return { lenses, modules, value, lensDescriptions: describeLenses(lenses), mapping, costs: settings.costs ?? DEFAULT_UNIT_COSTS, valueOptions };
 }
 
 /** The lens routes' view of the registry. */

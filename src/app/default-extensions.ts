@@ -1,6 +1,7 @@
 import type { RapportConfig } from './config';
 import type { AppExtension } from './create-app';
-import { buildEngine, type BuiltEngine } from './build-engine';
+import { buildEngine, unitCostsSchema, valueSectionSchema, type BuiltEngine } from './build-engine';
+import { parseConfigSection } from './config-section';
 import { engineExtension, type EngineExtension } from './engine-extension';
 
 /** The extensions of a full server, with handles tests and the demo use. */
@@ -19,6 +20,8 @@ export function defaultExtensions(config: RapportConfig): DefaultExtensions {
     dataDir: config.dataDir,
     mapping: config.file['mapping'],
     configFile: config.configFile,
+    valueOptions: parseConfigSection(config, 'value', valueSectionSchema),
+    costs: parseConfigSection(config, 'costs', unitCostsSchema),
   });
   const engineExt = engineExtension({ engine });
   return { list: [engineExt], engine, engineExtension: engineExt };

@@ -6,6 +6,8 @@ import type { BuiltEngine } from './build-engine';
 import { registerCustomerRoutes } from '../http/customer-routes';
 import { registerLensRoutes } from '../http/lens-routes';
 import { registerStreamRoutes } from '../http/stream-routes';
+import { registerValueRoutes } from '../http/value-routes';
+import { SqliteValueQueries } from '../adapters/sqlite/sqlite-value-queries';
 import type { App, AppExtension } from './create-app';
 
 /** The engine as plugged into the app: the processor and its read side. */
@@ -45,6 +47,14 @@ export function engineExtension(opts: { engine: BuiltEngine; batchSize?: number 
       });
       registerCustomerRoutes(server, { queries, lenses: opts.engine.lensDescriptions });
       registerLensRoutes(server, { queries, lenses: opts.engine.lensDescriptions, now: () => app.clock.now() });
+      registerValueRoutes(server, {
+        queries: new SqliteValueQueries(app.db),
+        value: opts.engine.value,
+        lenses: opts.engine.lensDescriptions,
+        costs: opts.engine.costs,
+        heavyUserShare: opts.engine.valueOptions.heavyUserShare,
+        latestEventTime: async () => (app.db.prepare('SELECT MAX(last_seen) AS t FROM customers').get() as { t: number | null }).t ?? 0,
+      });
       registerStreamRoutes(server, {
         subscribe: (listener) => {
           subscribers.add(listener);

@@ -80,6 +80,10 @@ export interface AutomationInternals {
   unsubscribe(customerId: string, channel: Channel, source: string, actionId: string | null, at: number): Promise<void>;
   /** Lifts a previous unsubscribe (preference page, Subscribed event). */
   resubscribe(customerId: string, channel: Channel, at: number): Promise<void>;
+  /** Enables/disables a playbook at runtime (new enrolments only; running ones finish). */
+  setEnabled(playbookId: string, enabled: boolean): Promise<void>;
+  /** Whether a playbook is enabled now (YAML value unless overridden). */
+  isEnabled(playbookId: string): Promise<boolean>;
   /** Completes a task and emits Task Completed. */
   completeTask(id: string, outcome: string): Promise<import('../ports/automation-store').Task>;
 }
@@ -113,9 +117,8 @@ export function policyFor(pb: Playbook, view: CustomerView | null): ContactPolic
   return mergePolicy(view?.policies[lens] ?? DEFAULT_CONTACT_POLICY, pb.policy as Partial<ContactPolicy> | undefined);
 }
 
-/** Which playbooks a signal triggers. */
+/** Whether a signal matches a playbook's trigger (enabled state is checked by the caller). */
 export function triggered(pb: Playbook, s: AutomationSignal): boolean {
-  if (!pb.enabled) return false;
   const t = pb.trigger;
   if (s.kind === 'type_changed') {
     if ('entered' in t) return t.entered.lens === s.lens && t.entered.type === s.to && s.from !== s.to;
@@ -187,6 +190,14 @@ export function createAutomation(deps: AutomationDeps): Automation {
     };
   }
 
+  // Runtime enable/disable overrides (POST /api/playbooks/:id/enable|disable), loaded once, kept in step.
+  let overrides: Record<string, boolean> | null = null;
+  async function enabledSet(): Promise<(pb: Playbook) => boolean> {
+    overrides ??= await store.playbookStates();
+    const o = overrides;
+    return (pb) => o[pb.id] ?? pb.enabled;
+  }
+
   async function mayEnter(pb: Playbook, customerId: string, at: number, batch: Map<string, number>): Promise<boolean> {
     if (pb.reenter === 'always') return true;
     const k = `${pb.id}\u0000${customerId}`;
@@ -252,7 +263,8 @@ export function createAutomation(deps: AutomationDeps): Automation {
   async function handleMany(signals: readonly AutomationSignal[]): Promise<number> {
     const items: { enrolment: Enrolment; actions: ScheduledAction[] }[] = [];
     const batch = new Map<string, number>();
-    const playbooks = deps.playbooks.current();
+    const isEnabled = await enabledSet();
+    const playbooks = deps.playbooks.current().filter(isEnabled);
     for (const s of signals) {
       if (s.kind === 'event') await onEvent(s);
       let view: CustomerView | null | undefined;
@@ -272,8 +284,9 @@ export function createAutomation(deps: AutomationDeps): Automation {
 
   async function tickSchedules(now = clock.now()): Promise<number> {
     let n = 0;
+    const isEnabled = await enabledSet();
     for (const pb of deps.playbooks.current()) {
-      if (!pb.enabled || !('schedule' in pb.trigger)) continue;
+      if (!isEnabled(pb) || !('schedule' in pb.trigger)) continue;
       const sch = pb.trigger.schedule;
       const period = periodKey(now, sch.every);
       if (!(await store.claimScheduleRun(pb.id, period, now))) continue;
@@ -702,7 +715,8 @@ export function createAutomation(deps: AutomationDeps): Automation {
             log?.error({ action: action.id, err }, 'action failed');
             out = { kind: 'defer', due: now + config.retryBaseMs, reason: `error: ${err instanceof Error ? err.message : String(err)}` };
           }
-          if (out.kind === 'defer') await store.defer(action.id, out.due, out.reason, now);
+          // A deferral always moves forward in time, so this round cannot spin on it.
+          if (out.kind === 'defer') await store.defer(action.id, Math.max(out.due, now + 1), out.reason, now);
           else completions.push(out.completion);
         }),
       );
@@ -752,6 +766,15 @@ export function createAutomation(deps: AutomationDeps): Automation {
     async resubscribe(customerId, channel, at) {
       await store.removeSuppression(customerId, channel, ['unsubscribed']);
       await store.setConsent(customerId, channel, true, at);
+    },
+    async setEnabled(playbookId, enabled) {
+      if (!deps.playbooks.get(playbookId)) throw new NotFoundError('playbook', playbookId);
+      await store.setPlaybookEnabled(playbookId, enabled, clock.now());
+      overrides = { ...(overrides ?? (await store.playbookStates())), [playbookId]: enabled };
+    },
+    async isEnabled(playbookId) {
+      const pb = deps.playbooks.get(playbookId);
+      return pb ? (await enabledSet())(pb) : false;
     },
     async completeTask(id, outcome) {
       const now = clock.now();

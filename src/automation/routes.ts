@@ -39,7 +39,7 @@ function page(title: string, inner: string): string {
  * (tasks, playbooks, effectiveness, dry run) that the admin-auth hook protects.
  */
 export async function registerAutomationRoutes(app: FastifyInstance, automation: Automation): Promise<void> {
-  const { config, deps, feedback, unsubscribe, resubscribe, completeTask } = automation.internals;
+  const { config, deps, feedback, unsubscribe, resubscribe, completeTask, setEnabled, isEnabled } = automation.internals;
   const now = (): number => deps.clock.now();
 
   await app.register(async (scope) => {
@@ -166,10 +166,36 @@ export async function registerAutomationRoutes(app: FastifyInstance, automation:
       }
     });
 
+    scope.post<{ Params: { id: string } }>('/api/tasks/:id/assign', async (req, reply) => {
+      try {
+        const raw = typeof req.body === 'string' ? (req.body ? JSON.parse(req.body) : {}) : (req.body ?? {});
+        const b = z.object({ assignee: z.string().min(1).max(200) }).safeParse(raw);
+        if (!b.success) throw new ValidationError('body must be { "assignee": "person or queue" }');
+        const task = await deps.store.assignTask(req.params.id, b.data.assignee);
+        if (!task) throw new NotFoundError('task', req.params.id);
+        return { task };
+      } catch (err) {
+        return sendError(reply, err);
+      }
+    });
+
     scope.get('/api/playbooks', async () => ({
-      playbooks: deps.playbooks.current().map((p) => ({ id: p.id, name: p.name, description: p.description, enabled: p.enabled, trigger: p.trigger, holdout: p.holdout, steps: p.steps.length })),
+      playbooks: await Promise.all(
+        deps.playbooks.current().map(async (p) => ({ id: p.id, name: p.name, description: p.description, enabled: await isEnabled(p.id), trigger: p.trigger, holdout: p.holdout, steps: p.steps.length })),
+      ),
       errors: deps.playbooks.lastErrors(),
     }));
+
+    for (const [action, on] of [['enable', true], ['disable', false]] as const) {
+      scope.post<{ Params: { id: string } }>(`/api/playbooks/:id/${action}`, async (req, reply) => {
+        try {
+          await setEnabled(req.params.id, on);
+          return { id: req.params.id, enabled: on };
+        } catch (err) {
+          return sendError(reply, err);
+        }
+      });
+    }
 
     scope.post('/api/playbooks/reload', async (_req, reply) => {
       const r = deps.playbooks.reload();
@@ -179,7 +205,7 @@ export async function registerAutomationRoutes(app: FastifyInstance, automation:
     scope.get<{ Params: { id: string } }>('/api/playbooks/:id', async (req, reply) => {
       const p = deps.playbooks.get(req.params.id);
       if (!p) return sendError(reply, new NotFoundError('playbook', req.params.id));
-      return { playbook: p };
+      return { playbook: { ...p, enabled: await isEnabled(p.id) } };
     });
 
     scope.get<{ Params: { id: string } }>('/api/playbooks/:id/effectiveness', async (req, reply) => {

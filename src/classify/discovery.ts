@@ -35,6 +35,8 @@ export interface DiscoveryOptions {
   readonly restarts?: number;
   /** Distinctive indicators listed per cluster, default 5. */
   readonly topFeatures?: number;
+  /** Column order of the cross-tab (e.g. the lens's type order); other types follow, sorted. */
+  readonly typeOrder?: readonly string[];
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -293,6 +295,7 @@ export function discover(rows: readonly DiscoveryRow[], opts: DiscoveryOptions =
     silhouettes,
     minShare,
     topFeatures: opts.topFeatures ?? 5,
+    typeOrder: opts.typeOrder ?? [],
   });
 }
 
@@ -303,10 +306,11 @@ function describeClusters(
   features: readonly FeatureSpec[],
   labels: Int32Array,
   k: number,
-  o: { chosenBy: 'given' | 'silhouette'; silhouettes: { k: number; score: number }[]; minShare: number; topFeatures: number },
+  o: { chosenBy: 'given' | 'silhouette'; silhouettes: { k: number; score: number }[]; minShare: number; topFeatures: number; typeOrder: readonly string[] },
 ): DiscoveryResult {
   const n = rows.length;
-  const typeNames = [...new Set(rows.map((r) => r.type).filter((t): t is string => typeof t === 'string'))].sort();
+  const present = new Set(rows.map((r) => r.type).filter((t): t is string => typeof t === 'string'));
+  const typeNames = [...o.typeOrder.filter((t) => present.has(t)), ...[...present].filter((t) => !o.typeOrder.includes(t)).sort()];
   const tIndex = new Map(typeNames.map((t, i) => [t, i]));
   const crossTab = Array.from({ length: k }, () => typeNames.map(() => 0));
   const sizes = new Array<number>(k).fill(0);

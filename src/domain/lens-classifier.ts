@@ -58,6 +58,10 @@ export interface CompiledLens {
   readonly condInvSoft: Float64Array;
   readonly condWeight: Float64Array;
   readonly condText: readonly (string | undefined)[];
+  /** Human form of each condition (`above 180`), for evidence. */
+  readonly condDescription: readonly string[];
+  /** Index of each type's first condition. */
+  readonly typeCondStart: Int32Array;
   /** The learned model in use, if any. */
   readonly learned: CompiledModel | undefined;
   /** Scratch space reused across calls (single-threaded): logits [0, K), standardised features [K, K+F). */
@@ -228,6 +232,8 @@ export function compileLens(def: LensDefinition, model?: LearnedLensModel): Comp
     condInvSoft,
     condWeight,
     condText,
+    condDescription: conds.map(({ c }) => describeCondition(c.op, c.threshold, c.upper ?? c.threshold, c.equalsText)),
+    typeCondStart: Int32Array.from(def.types, (_, k) => conds.findIndex((x) => x.k >= k)).map((v) => (v < 0 ? n : v)),
     learned,
     scratch: new Float64Array(K + (learned?.features.length ?? 0)),
     buf: new Float64Array(slotNames.length + n + K),
@@ -464,8 +470,7 @@ class LensClassification implements Classification {
     const lam = L.learned && L.learned.rowOfType[k]! >= 0 ? L.learned.lambda : 0;
     const out: Evidence[] = [];
     const conds = L.definition.types[k]!.conditions;
-    let i0 = 0;
-    for (let j = 0; j < k; j++) i0 += L.definition.types[j]!.conditions.length;
+    const i0 = L.typeCondStart[k]!;
     conds.forEach((c, j) => {
       const i = i0 + j;
       const slot = L.condSlot[i]!;
@@ -480,7 +485,7 @@ class LensClassification implements Classification {
         source: 'condition',
         indicator: c.indicator,
         value,
-        condition: describeCondition(c.op, c.threshold, c.upper ?? c.threshold, c.equalsText),
+        condition: L.condDescription[i]!,
         op: c.op,
         threshold: c.threshold,
         ...(c.upper !== undefined ? { upper: c.upper } : {}),
@@ -531,6 +536,23 @@ class LensClassification implements Classification {
 }
 
 /**
+ * Hysteresis: the state after an evaluation whose probabilities are `p[off..off+K)` and whose most
+ * probable type is `best`. Returns `previous` itself when nothing changed (no allocation).
+ */
+function nextState(lens: CompiledLens, p: ArrayLike<number>, off: number, best: number, previous: LensState | undefined, at: number): LensState {
+  const prevIdx = previous ? lens.typeIndex.get(previous.type) : undefined;
+  // First classification, or the previous type no longer exists in the edited lens.
+  if (previous === undefined || prevIdx === undefined) return { type: lens.typeNames[best]!, since: at };
+  if (best !== prevIdx && p[off + best]! - p[off + prevIdx]! >= lens.margin) {
+    const name = lens.typeNames[best]!;
+    const count = previous.pending && previous.pending.type === name ? previous.pending.count + 1 : 1;
+    if (count >= lens.confirmations) return { type: name, since: at };
+    return { type: previous.type, since: previous.since, pending: { type: name, count } };
+  }
+  return previous.pending ? { type: previous.type, since: previous.since } : previous;
+}
+
+/**
  * Classifies one customer in one lens, applying hysteresis against `previous`.
  * Pure and deterministic; `at` (epoch ms, event time) stamps a type change.
  */
@@ -539,31 +561,21 @@ export function classify(lens: CompiledLens, input: ClassifyInput, previous: Len
   lens.scoreLogits(input.indicators, input.traits, lens.scratch);
   const probs = new Array<number>(K);
   const best = finishLogits(lens, input, probs, 0);
-  const prevIdx = previous ? lens.typeIndex.get(previous.type) : undefined;
-  let chosen = best;
-  let state: LensState;
-  let changed = false;
-  if (previous === undefined || prevIdx === undefined) {
-    // First classification, or the previous type no longer exists in the edited lens.
-    state = { type: lens.typeNames[best]!, since: at };
-    changed = true;
-  } else if (best === prevIdx) {
-    chosen = prevIdx;
-    state = previous.pending ? { type: previous.type, since: previous.since } : previous;
-  } else if (probs[best]! - probs[prevIdx]! >= lens.margin) {
-    const name = lens.typeNames[best]!;
-    const count = previous.pending && previous.pending.type === name ? previous.pending.count + 1 : 1;
-    if (count >= lens.confirmations) {
-      state = { type: name, since: at };
-      changed = true;
-    } else {
-      chosen = prevIdx;
-      state = { type: previous.type, since: previous.since, pending: { type: name, count } };
-    }
-  } else {
-    chosen = prevIdx;
-    state = previous.pending ? { type: previous.type, since: previous.since } : previous;
-  }
+  const state = nextState(lens, probs, 0, best, previous, at);
+  const chosen = lens.typeIndex.get(state.type)!;
+  const changed = previous === undefined || state.type !== previous.type;
   const classification = new LensClassification(lens, probs, input, chosen, changed, previous?.type ?? null, state.since);
   return { classification, state };
+}
+
+/**
+ * The hot-path form of {@link classify}: only the next hysteresis state (same result as
+ * `classify(...).state`), with no allocation unless the state changes.
+ */
+export function classifyState(lens: CompiledLens, input: ClassifyInput, previous: LensState | undefined, at = 0): LensState {
+  lens.scoreLogits(input.indicators, input.traits, lens.scratch);
+  // Probabilities go to the tail of `buf` (single-threaded scratch, see CompiledLens.buf).
+  const off = lens.slotNames.length + lens.condCount;
+  const best = finishLogits(lens, input, lens.buf, off);
+  return nextState(lens, lens.buf, off, best, previous, at);
 }

@@ -144,7 +144,7 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
  * (e.g. sentiment, `score -1..1`) never are.
  */
 export const SENTINEL_INDICATORS: ReadonlySet<string> = new Set(
-  INDICATOR_CATALOGUE.filter((s) => /(^|[^0-9.])-1(?![0-9.])/.test(s.description) && !/-|score$/.test(s.unit)).map((s) => s.name),
+  INDICATOR_CATALOGUE.filter((s) => /(^|[^0-9.])-1(?![0-9]|\.[0-9])/.test(s.description) && !/-|score$/.test(s.unit)).map((s) => s.name),
 );
 
 /** Default ramp scale for a threshold: 10 % of its size, at least 0.02. */

@@ -196,6 +196,14 @@ export interface AutomationStore {
   /** Completes an open task; null when missing, the task unchanged when already done. */
   completeTask(id: string, outcome: string, at: number): Promise<{ task: Task; changed: boolean } | null>;
 
+  /** Reassigns an open task; null when missing. */
+  assignTask(id: string, assignee: string): Promise<Task | null>;
+
+  /** Enables or disables a playbook at runtime (overrides `enabled` in its YAML; survives restarts). */
+  setPlaybookEnabled(playbookId: string, enabled: boolean, at: number): Promise<void>;
+  /** Runtime enable/disable overrides by playbook id. */
+  playbookStates(): Promise<Record<string, boolean>>;
+
   /** Adds an in-app message (no-op if the id exists). */
   addInbox(item: InboxItem): Promise<void>;
   listInbox(userId: string, unreadOnly: boolean): Promise<InboxItem[]>;

@@ -188,6 +188,8 @@ describe('automation end to end: type change -> email over SMTP, webhook, click,
     const tasks = (await (await app.inject({ method: 'GET', url: '/api/tasks?status=open' })).json()) as { tasks: { id: string; assignee: string }[] };
     expect(tasks.tasks).toHaveLength(1);
     expect(tasks.tasks[0]?.assignee).toBe('maria');
+    const assigned = await app.inject({ method: 'POST', url: `/api/tasks/${encodeURIComponent(tasks.tasks[0]!.id)}/assign`, payload: { assignee: 'jon' } });
+    expect(assigned.json()).toMatchObject({ task: { assignee: 'jon' } });
     const done = await app.inject({ method: 'POST', url: `/api/tasks/${encodeURIComponent(tasks.tasks[0]!.id)}/complete`, payload: { outcome: 'called' } });
     expect(done.statusCode).toBe(200);
     expect(emitted.find((m) => m.event === 'Task Completed')?.properties).toMatchObject({ outcome: 'called', campaign_id: 'e2e-rescue' });

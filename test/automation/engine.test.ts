@@ -125,6 +125,20 @@ describe('triggers and enrolment', () => {
     expect(h.sent).toHaveLength(300 - hold);
   });
 
+  it('a playbook disabled at runtime enrols nobody new; enabling it again resumes (admin API)', async () => {
+    const h = harness([pb({ id: 'onoff', trigger: entered('at_risk'), steps: [mail()] })], [customer('c1'), customer('c2')]);
+    const app = Fastify();
+    await h.automation.routes(app);
+    expect((await app.inject({ method: 'POST', url: '/api/playbooks/onoff/disable' })).json()).toEqual({ id: 'onoff', enabled: false });
+    expect(await h.automation.handle(changed('c1', 'at_risk', 1)).then(() => h.store.getEnrolment('onoff:c1:1'))).toBeNull();
+    expect((await app.inject({ method: 'GET', url: '/api/playbooks' })).json()).toMatchObject({ playbooks: [{ id: 'onoff', enabled: false }] });
+    await app.inject({ method: 'POST', url: '/api/playbooks/onoff/enable' });
+    await h.automation.handle(changed('c2', 'at_risk', 2));
+    expect(await h.store.getEnrolment('onoff:c2:2')).not.toBeNull();
+    expect((await app.inject({ method: 'POST', url: '/api/playbooks/nope/enable' })).statusCode).toBe(404);
+    await app.close();
+  });
+
   it('schedule triggers enrol the type once per period', async () => {
     const h = harness(
       [pb({ id: 'monthly', trigger: { schedule: { every: 'monthly', lens: 'fournier', type: 'committed_partnership' } }, steps: [mail()] })],

@@ -130,8 +130,8 @@ describe('lens schema', () => {
   });
 
   it('treats the catalogue -1 "unknown" indicators as sentinels', () => {
-    for (const n of ['share_of_wallet', 'self_service_ratio', 'public_statement_share', 'best_send_hour', 'nps']) expect(SENTINEL_INDICATORS.has(n)).toBe(true);
-    expect(SENTINEL_INDICATORS.has('sentiment_ewma')).toBe(false);
+    for (const n of ['share_of_wallet', 'self_service_ratio', 'public_statement_share', 'best_send_hour', 'nps', 'p_alive', 'recency_days', 'heavy_user']) expect(SENTINEL_INDICATORS.has(n)).toBe(true);
+    for (const n of ["sentiment_ewma", "sentiment_trend", "monetary_365d", "orders_total"]) expect(SENTINEL_INDICATORS.has(n)).toBe(false);
     for (const n of SENTINEL_INDICATORS) expect(INDICATOR_NAMES.has(n)).toBe(true);
   });
 });

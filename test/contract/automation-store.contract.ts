@@ -181,6 +181,8 @@ export function automationStoreContract(name: string, factory: () => Promise<{ s
         await s.createTask({ ...task, title: 'changed' });
         expect(await s.listTasks({ status: 'open' })).toMatchObject([{ id: 'k1', title: 'Call' }]);
         expect(await s.listTasks({ assignee: 'nobody' })).toEqual([]);
+        expect(await s.assignTask('k1', 'jon')).toMatchObject({ assignee: 'jon', queue: null });
+        expect(await s.assignTask('missing', 'jon')).toBeNull();
         expect(await s.completeTask('k1', 'called', 9)).toMatchObject({ changed: true, task: { status: 'done', outcome: 'called' } });
         expect(await s.completeTask('k1', 'again', 10)).toMatchObject({ changed: false, task: { outcome: 'called' } });
         expect(await s.completeTask('missing', 'x', 10)).toBeNull();
@@ -192,6 +194,9 @@ export function automationStoreContract(name: string, factory: () => Promise<{ s
         expect(await s.listInbox('u1', true)).toEqual([]);
         expect(await s.listInbox('u1', false)).toHaveLength(1);
 
+        expect(await s.playbookStates()).toEqual({});
+        await s.setPlaybookEnabled('pb', false, 3);
+        expect(await s.playbookStates()).toEqual({ pb: false });
         expect(await s.claimScheduleRun('pb', '2026-01', 1)).toBe(true);
         expect(await s.claimScheduleRun('pb', '2026-01', 2)).toBe(false);
       });

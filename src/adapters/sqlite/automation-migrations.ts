@@ -109,6 +109,11 @@ export const AUTOMATION_MIGRATIONS: readonly SqliteMigration[] = [
         at INTEGER NOT NULL,
         payload TEXT NOT NULL
       );
+      CREATE TABLE auto_playbook_state (
+        playbook_id TEXT PRIMARY KEY,
+        enabled INTEGER NOT NULL,
+        at INTEGER NOT NULL
+      );
       CREATE TABLE auto_schedule_runs (
         playbook_id TEXT NOT NULL,
         period TEXT NOT NULL,

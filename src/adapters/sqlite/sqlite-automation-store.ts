@@ -158,6 +158,9 @@ export function createSqliteAutomationStore(db: SqliteDatabase, opts: { closeDb?
       FROM auto_enrolments WHERE playbook_id = ? GROUP BY variant, type, holdout ORDER BY holdout, variant, type`),
     variantStats: db.prepare(`SELECT variant, COUNT(*) AS n, SUM(CASE WHEN converted_at IS NOT NULL THEN 1 ELSE 0 END) AS c
       FROM auto_enrolments WHERE playbook_id = ? AND holdout = 0 AND variant IS NOT NULL AND type IS ? GROUP BY variant`),
+    assignTask: db.prepare(`UPDATE auto_tasks SET assignee = ?, queue = NULL WHERE id = ? AND status = 'open'`),
+    setPbState: db.prepare('INSERT OR REPLACE INTO auto_playbook_state (playbook_id, enabled, at) VALUES (?, ?, ?)'),
+    pbStates: db.prepare('SELECT playbook_id, enabled FROM auto_playbook_state'),
     schedRun: db.prepare('INSERT OR IGNORE INTO auto_schedule_runs (playbook_id, period, at) VALUES (?, ?, ?)'),
   };
 
@@ -332,6 +335,19 @@ export function createSqliteAutomationStore(db: SqliteDatabase, opts: { closeDb?
       const changed = s.completeTask.run(at, outcome, id).changes > 0;
       const r = s.getTask.get(id) as Row | undefined;
       return r ? { task: toTask(r), changed } : null;
+    },
+    async assignTask(id, assignee) {
+      s.assignTask.run(assignee, id);
+      const r = s.getTask.get(id) as Row | undefined;
+      return r ? toTask(r) : null;
+    },
+    async setPlaybookEnabled(playbookId, enabled, at) {
+      s.setPbState.run(playbookId, enabled ? 1 : 0, at);
+    },
+    async playbookStates() {
+      const out: Record<string, boolean> = {};
+      for (const r of s.pbStates.all() as Row[]) out[String(r.playbook_id)] = r.enabled === 1;
+      return out;
     },
     async addInbox(i) {
       s.insInbox.run(i.id, i.userId, i.customerId, i.playbookId, i.title, i.body, i.createdAt);

@@ -75,6 +75,7 @@ export async function runDiscover(args: DiscoverArgs, deps: DiscoverDeps): Promi
     ...(args.sample !== undefined ? { sample: args.sample } : {}),
     minShare: args.minShare ?? 0.5,
     ...(args.features ? { features: args.features } : {}),
+    typeOrder: lens.typeNames,
     ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
   });
   const typeCounts: Record<string, number> = {};

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../cli-context';
 import { registerStartCommand } from './start';
+import { registerDemoCommand } from './demo';
+import { registerReplayCommand } from './replay';
 import { registerSourcesCommand } from './sources';
 import { registerTokensCommand } from './tokens';
 import { registerImportCommand } from './import';
@@ -20,6 +22,8 @@ export type RegisterCommand = (program: Command, io: CliIo) => void;
 /** Every CLI command, in help order. Each lives in its own file in this folder. */
 export const COMMANDS: RegisterCommand[] = [
   registerStartCommand,
+  registerDemoCommand,
+  registerReplayCommand,
   registerSourcesCommand,
   registerTokensCommand,
   registerImportCommand,

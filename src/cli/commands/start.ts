@@ -1,16 +1,10 @@
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../../app/config';
 import { RapportError } from '../../domain/errors';
-import { createApp, type AppExtension } from '../../app/create-app';
+import { createApp } from '../../app/create-app';
+import { defaultExtensions } from '../../app/default-extensions';
 import { dataOption, type CliIo } from '../cli-context';
 import type { RegisterCommand } from './index';
-
-/**
- * Extensions `rapport start` plugs into the app (the processor, /api/customers, ...).
- * EXTENSION POINT: other components push their AppExtension here from their own module, or the
- * lead lists them in this array.
- */
-export const START_EXTENSIONS: AppExtension[] = [];
 
 /** `rapport start`: runs the HTTP server until SIGTERM/SIGINT, then shuts down gracefully. */
 export const registerStartCommand: RegisterCommand = (program: Command, io: CliIo) => {
@@ -38,7 +32,7 @@ export const registerStartCommand: RegisterCommand = (program: Command, io: CliI
           maxPendingEvents: opts.maxPendingEvents,
         },
       });
-      const app = await createApp(config, { extensions: START_EXTENSIONS });
+      const app = await createApp(config, { extensions: defaultExtensions(config).list });
       let url: string;
       try {
         ({ url } = await app.start());

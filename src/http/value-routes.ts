@@ -1,0 +1,71 @@
+import type { FastifyInstance } from 'fastify';
+import type { ValueEngine } from '../engine/value-engine';
+import type { ValueQueries } from '../ports/value-queries';
+import { clvHistogram, paretoCurve } from '../value/rfm';
+import { relationshipEconomics, type UnitCosts } from '../value/economics';
+import { requireLens, type LensNames } from './customer-routes';
+
+/** Dependencies of the value routes. */
+export interface ValueRouteDeps {
+  readonly queries: ValueQueries;
+  readonly value: ValueEngine | undefined;
+  readonly lenses: LensNames;
+  readonly costs: UnitCosts;
+  readonly heavyUserShare: number;
+  /** Latest event time processed (ms): "now" for scoring, so answers follow the log, not the wall clock. */
+  readonly latestEventTime: () => Promise<number>;
+}
+
+/**
+ * `GET /api/value/summary` — Pareto curve (share of revenue by customer percentile), CLV distribution,
+ * heavy users and the fitted models; `GET /api/lenses/:lens/economics` — per type: customers, revenue,
+ * CLV, cost to serve and margin.
+ */
+export function registerValueRoutes(server: FastifyInstance, deps: ValueRouteDeps): void {
+  server.get('/api/value/summary', async () => {
+    const revenues = await deps.queries.revenues();
+    const revenueTotal = revenues.reduce((a, b) => a + b, 0);
+    const pareto = paretoCurve(revenues, 100);
+    const heavyPct = Math.round(deps.heavyUserShare * 100);
+    const models = deps.value?.current() ?? null;
+    const scores = deps.value ? deps.value.scoreAll(await deps.latestEventTime()) : [];
+    const clv = scores.map((s) => s.clv12m);
+    return {
+      customers: revenues.length,
+      buyers: revenues.filter((r) => r > 0).length,
+      revenueTotal,
+      pareto,
+      heavyUsers: {
+        share: deps.heavyUserShare,
+        revenueShare: pareto[heavyPct - 1]?.revenueShare ?? null,
+        clvThreshold: deps.value && Number.isFinite(deps.value.threshold()) ? deps.value.threshold() : null,
+      },
+      clvTotal: clv.reduce((a, b) => a + b, 0),
+      clvHistogram: clvHistogram(clv, 20),
+      atRisk: scores.filter((s) => s.pAlive < 0.5).length,
+      models: models
+        ? {
+            fittedAt: new Date(models.fittedAt).toISOString(),
+            unitDays: models.unitDays,
+            bgnbd: { params: models.bgnbd.params, logLikelihood: models.bgnbd.logLikelihood, converged: models.bgnbd.converged },
+            gammaGamma: models.gammaGamma
+              ? { params: models.gammaGamma.params, logLikelihood: models.gammaGamma.logLikelihood, converged: models.gammaGamma.converged }
+              : null,
+          }
+        : null,
+    };
+  });
+
+  server.get('/api/lenses/:lens/economics', async (request) => {
+    const { lens } = request.params as { lens: string };
+    requireLens(deps.lenses, lens);
+    const types = relationshipEconomics(await deps.queries.aggregatesByType(lens), deps.costs);
+    const sum = (k: 'revenue' | 'clv' | 'costToServe' | 'margin') => types.reduce((a, t) => a + t[k], 0);
+    return {
+      lens,
+      unitCosts: deps.costs,
+      totals: { customers: types.reduce((a, t) => a + t.customers, 0), revenue: sum('revenue'), clv: sum('clv'), costToServe: sum('costToServe'), margin: sum('margin') },
+      types,
+    };
+  });
+}
