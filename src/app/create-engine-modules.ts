@@ -1,5 +1,6 @@
-import { classify, type CompiledLens, type LensState } from '../domain/lens-classifier';
+import { classify, classifyState, type CompiledLens, type LensState } from '../domain/lens-classifier';
 import type { LensRegistry } from '../classify/lens-registry';
+import type { Indicators } from '../domain/indicator-catalogue';
 import type { EngineModules, StatementSignal } from '../engine/engine-modules';
 import { canonicalise, type CompiledMapping } from '../indicators/event-mapping';
 import {
@@ -27,6 +28,8 @@ export interface EngineModuleSources {
 export function createEngineModules(src: EngineModuleSources): EngineModules<IndicatorState, LensState> {
   const lens = (name: string): CompiledLens => src.lenses.get(name);
   const analyser = src.statements;
+  // One input object reused by every per-event decision (classifyState keeps no reference to it).
+  const input: { indicators: Indicators; traits: Record<string, unknown> } = { indicators: {}, traits: {} };
   return {
     indicators: {
       create: createIndicatorState,
@@ -60,8 +63,9 @@ export function createEngineModules(src: EngineModuleSources): EngineModules<Ind
     lenses: {
       names: () => src.lenses.names(),
       decide(name, indicators, traits, previous, t) {
-        const out = classify(lens(name), { indicators, traits }, previous, t);
-        return { type: out.state.type, since: out.state.since, state: out.state };
+        input.indicators = indicators;
+        input.traits = traits;
+        return classifyState(lens(name), input, previous, t);
       },
       explain(name, indicators, traits, state) {
         const c = classify(lens(name), { indicators, traits }, state, state.since).classification;

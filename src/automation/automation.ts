@@ -701,13 +701,49 @@ export function createAutomation(deps: AutomationDeps): Automation {
 
   async function dispatchOnce(now: number, max: number): Promise<number> {
     let total = 0;
+    // Group commit: each finished action joins the next commit as soon as the previous one is done,
+    // so at a crash only the actions still in flight (or in the commit under way) can be repeated.
+    let pendingCompletions: ActionCompletion[] = [];
+    let pendingEmits: EmittedMessage[] = [];
+    let flushing: Promise<void> | null = null;
+    const flushAll = async (): Promise<void> => {
+      while (pendingCompletions.length > 0 || pendingEmits.length > 0) {
+        const completions = pendingCompletions;
+        const emits = pendingEmits;
+        pendingCompletions = [];
+        pendingEmits = [];
+        // Emit before committing: message ids are deterministic, so a crash in between only causes a duplicate ingest drops.
+        if (emits.length) {
+          try {
+            await deps.emit(emits);
+          } catch (err) {
+            log?.error({ err }, 'emit failed');
+          }
+        }
+        await store.complete(completions);
+      }
+    };
+    // Commits are coalesced over `commitIntervalMs`: each one fsyncs, so one per finished action would
+    // cap throughput at the disk's sync rate.
+    let timer: NodeJS.Timeout | null = null;
+    const startFlush = (): void => {
+      flushing ??= flushAll().finally(() => {
+        flushing = null;
+      });
+    };
+    const flushSoon = (): void => {
+      if (timer || flushing) return;
+      timer = setTimeout(() => {
+        timer = null;
+        startFlush();
+      }, config.commitIntervalMs);
+    };
     while (total < max) {
       const claimed = await store.claimDue(now, Math.min(config.batchSize, max - total), config.leaseMs);
       if (claimed.length === 0) break;
-      const emitted: EmittedMessage[] = [];
-      const completions: ActionCompletion[] = [];
       await Promise.all(
         claimed.map(async ({ action, recovered }) => {
+          const emitted: EmittedMessage[] = [];
           let out: Outcome;
           try {
             out = await execute(action, recovered, now, emitted);
@@ -717,18 +753,20 @@ export function createAutomation(deps: AutomationDeps): Automation {
           }
           // A deferral always moves forward in time, so this round cannot spin on it.
           if (out.kind === 'defer') await store.defer(action.id, Math.max(out.due, now + 1), out.reason, now);
-          else completions.push(out.completion);
+          else {
+            pendingCompletions.push(out.completion);
+            pendingEmits.push(...emitted);
+            flushSoon();
+          }
         }),
       );
-      // Emit before committing: message ids are deterministic, so a crash in between only causes a duplicate ingest drops.
-      if (emitted.length) {
-        try {
-          await deps.emit(emitted);
-        } catch (err) {
-          log?.error({ err }, 'emit failed');
-        }
+      // Everything of this batch is committed before the next claim (follow-ups become visible).
+      if (timer) clearTimeout(timer);
+      timer = null;
+      while (flushing || pendingCompletions.length > 0 || pendingEmits.length > 0) {
+        startFlush();
+        await flushing;
       }
-      await store.complete(completions);
       total += claimed.length;
     }
     return total;

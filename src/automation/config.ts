@@ -18,6 +18,7 @@ export const automationConfigSchema = z.object({
   trackingTtlMs: z.number().int().positive().default(90 * 86_400_000),
   batchSize: z.number().int().min(1).max(10_000).default(500),
   leaseMs: z.number().int().min(1_000).default(60_000),
+  commitIntervalMs: z.number().int().min(0).max(10_000).default(20),
   maxAttempts: z.number().int().min(1).default(6),
   retryBaseMs: z.number().int().min(1).default(30_000),
   limits: z.partialRecord(z.enum(CHANNELS), limits).default({}),

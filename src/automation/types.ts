@@ -80,6 +80,11 @@ export interface AutomationConfig {
   readonly batchSize: number;
   /** Lease on an action in flight; an expired lease means the process died mid-send. */
   readonly leaseMs: number;
+  /**
+   * Finished actions are committed in groups at most this often (ms). Smaller = fewer repeats after a
+   * crash (only what finished since the last commit or is in flight), larger = fewer fsyncs.
+   */
+  readonly commitIntervalMs: number;
   /** Attempts before a send is dead-lettered. */
   readonly maxAttempts: number;
   /** First retry delay; doubles per attempt. */

@@ -1,5 +1,5 @@
 import type { CustomerRecord } from '../ports/engine-store';
-import type { EngineModules, ValueScores } from './engine-modules';
+import type { EngineModules, LensStateLike, ValueScores } from './engine-modules';
 
 /** A customer held in the processor's memory while events are applied. */
 export interface LiveCustomer {
@@ -7,12 +7,17 @@ export interface LiveCustomer {
   /** Decoded indicator state. */
   ind: unknown;
   /** Per-lens classifier state (hysteresis). */
-  lensStates: Record<string, unknown>;
+  lensStates: Record<string, LensStateLike>;
   dirty: boolean;
   /** Orders and revenue when the purchase summary was last taken (avoids recomputing it per event). */
   lastPurchaseKey?: number;
   /** Value scores computed at the last applied event. */
   scores?: ValueScores | undefined;
+  /**
+   * Inputs of `scores` (purchase summary in weeks and the value engine's model generation): scores
+   * are a pure function of them, so they are recomputed only when one changes (at most daily).
+   */
+  scoreKey?: [x: number, tx: number, T: number, monetary: number, generation: number];
 }
 
 const textEncoder = new TextEncoder();
@@ -38,7 +43,7 @@ export function decodeCustomerState(modules: EngineModules, record: CustomerReco
   if (!blob || blob.length < 4) return { record, ind: modules.indicators.create(), lensStates: {}, dirty: false };
   const len = new DataView(blob.buffer, blob.byteOffset, blob.byteLength).getUint32(0, true);
   const ind = modules.indicators.decode(blob.subarray(4, 4 + len));
-  const lensStates = JSON.parse(textDecoder.decode(blob.subarray(4 + len))) as Record<string, unknown>;
+  const lensStates = JSON.parse(textDecoder.decode(blob.subarray(4 + len))) as Record<string, LensStateLike>;
   return { record, ind, lensStates, dirty: false };
 }
 

@@ -25,12 +25,11 @@ export interface StatementSignal {
   readonly matches: ReadonlyArray<{ cue: string; phrase: string; start: number; end: number; negated: boolean }>;
 }
 
-/** The per-event decision of one lens: the (hysteresis-stable) type and the state to keep. */
-export interface LensDecision<S> {
+/** What the processor reads from a lens's per-customer state: the (hysteresis-stable) type. */
+export interface LensStateLike {
   readonly type: string;
   /** Event time since which the customer has `type`. */
   readonly since: number;
-  readonly state: S;
 }
 
 /** The explanation of a customer's type, computed once per batch rather than per event. */
@@ -43,7 +42,7 @@ export interface LensExplanation {
  * The domain modules the processor composes, behind one narrow interface each, so the processor
  * does not depend on their internals.
  */
-export interface EngineModules<IState = unknown, LState = unknown> {
+export interface EngineModules<IState = unknown, LState extends LensStateLike = LensStateLike> {
   readonly indicators: {
     create(): IState;
     encode(state: IState): Uint8Array;
@@ -63,8 +62,11 @@ export interface EngineModules<IState = unknown, LState = unknown> {
   readonly lenses: {
     /** Names of the active lenses, in order. */
     names(): readonly string[];
-    /** Per event: the type after hysteresis. Must be cheap. */
-    decide(lens: string, indicators: Indicators, traits: Record<string, unknown>, previous: LState | undefined, t: number): LensDecision<LState>;
+    /**
+     * Per event: the state after hysteresis (its `type` is the customer's type). Must be cheap: it
+     * returns `previous` itself when nothing changed, so the processor can compare by identity.
+     */
+    decide(lens: string, indicators: Indicators, traits: Record<string, unknown>, previous: LState | undefined, t: number): LState;
     /** Per batch: probabilities of every type and the evidence for the current type. */
     explain(lens: string, indicators: Indicators, traits: Record<string, unknown>, state: LState): LensExplanation;
   };

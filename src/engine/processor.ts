@@ -3,12 +3,13 @@ import type { EventLog } from '../ports/event-log';
 import {
   identityKey,
   type EngineStore,
+  type StoredClassification,
   type IdentityKind,
   type TraitChange,
   type TypeChange,
 } from '../ports/engine-store';
 import { decodeCustomerState, encodeCustomerState, newCustomer, type LiveCustomer } from './customer-state';
-import type { EngineModules } from './engine-modules';
+import type { EngineModules, ValueScores } from './engine-modules';
 import type { Indicators } from '../domain/indicator-catalogue';
 import { purchaseDays, ValueEngine, type ValueEngineSnapshot } from './value-engine';
 import { mergeTraits } from './steps/merge-traits';
@@ -28,8 +29,13 @@ export interface ProcessorDeps {
   readonly eventLog: EventLog;
   readonly store: EngineStore;
   readonly modules: EngineModules;
-  /** Events read per batch (one commit per batch). */
+  /**
+   * Most events per batch (one commit per batch; default 2000). A batch commits each changed customer
+   * once, so replays of many events per customer are much faster with large batches (e.g. 100,000).
+   */
   readonly batchSize?: number;
+  /** Events read from the log per call within a batch (default min(batchSize, 5000)); bounds memory. */
+  readonly readSize?: number;
   /** Customers kept decoded in memory between batches. */
   readonly cacheSize?: number;
   readonly onError?: (err: unknown) => void;
@@ -45,6 +51,29 @@ interface Pending {
   typeChanges: TypeChange[];
   traitChanges: TraitChange[];
   events: number;
+}
+
+/** Placeholders until `explain` fills a classification (shared, never mutated). */
+const NONE: Record<string, number> = Object.freeze({}) as Record<string, number>;
+const NO_EVIDENCE: unknown[] = Object.freeze([]) as unknown as unknown[];
+
+/**
+ * Drops a committed customer's derived, rebuildable parts (memory per cached customer): the encoded
+ * blob, the indicator snapshot, probabilities and evidence (explain rebuilds them at the next commit)
+ * and the cached value scores (a pure function of the summary and model: recomputed on the next event).
+ * A classification is replaced by its lens state, which has the same `type` and `since`; classifications
+ * of lenses without a live state (no longer configured) are kept as they are.
+ */
+function slim(live: LiveCustomer, lenses: readonly string[]): void {
+  const r = live.record;
+  r.state = null;
+  r.indicators = NONE;
+  for (const lens of lenses) {
+    const state = live.lensStates[lens];
+    if (state !== undefined && r.classifications[lens] !== undefined) r.classifications[lens] = state as unknown as StoredClassification;
+  }
+  live.scores = undefined;
+  live.scoreKey = undefined;
 }
 
 const emptyPending = (): Pending => ({
@@ -64,6 +93,7 @@ const emptyPending = (): Pending => ({
  */
 export class Processor {
   private readonly batchSize: number;
+  private readonly readSize: number;
   private readonly cacheSize: number;
   private readonly cache = new Map<string, LiveCustomer>();
   private readonly identities = new Map<string, string>();
@@ -81,6 +111,7 @@ export class Processor {
 
   constructor(private readonly deps: ProcessorDeps) {
     this.batchSize = deps.batchSize ?? 2000;
+    this.readSize = Math.max(1, Math.min(this.batchSize, deps.readSize ?? 5000));
     this.cacheSize = deps.cacheSize ?? 100_000;
   }
 
@@ -108,17 +139,26 @@ export class Processor {
 
   /** Processes one batch; returns the number of events processed (0 when caught up). */
   async runOnce(): Promise<number> {
-    const after = await this.checkpoint();
-    const events = await this.deps.eventLog.read(after, this.batchSize);
-    if (events.length === 0) return 0;
-    await this.prefetch(events);
-    for (const e of events) {
-      const decision = this.decide(e);
-      if (decision.kind === 'merge') await this.merge(decision, e);
-      this.apply(decision, e);
+    let after = await this.checkpoint();
+    let total = 0;
+    // Read in chunks (bounded memory), commit once per batch.
+    while (total < this.batchSize) {
+      const want = Math.min(this.readSize, this.batchSize - total);
+      const events = await this.deps.eventLog.read(after, want);
+      if (events.length === 0) break;
+      await this.prefetch(events);
+      for (const e of events) {
+        const decision = this.decide(e);
+        if (decision.kind === 'merge') await this.merge(decision, e);
+        this.apply(decision, e);
+      }
+      after = events[events.length - 1]!.seq;
+      total += events.length;
+      if (events.length < want) break; // caught up
     }
-    await this.flush(events[events.length - 1]!.seq);
-    return events.length;
+    if (total === 0) return 0;
+    await this.flush(after);
+    return total;
   }
 
   /** Processes until the log is exhausted; returns the number of events processed. */
@@ -197,11 +237,14 @@ export class Processor {
     }
   }
 
+  /** Lookups of identity resolution (built once: no closures per event). */
+  private readonly lookups = {
+    customerOf: (kind: IdentityKind, value: string) => this.identities.get(identityKey(kind, value)),
+    userIdOf: (id: string) => this.cache.get(id)?.record.userId ?? null,
+  };
+
   private decide(e: StoredEvent): IdentityDecision {
-    return resolveIdentity(e, {
-      customerOf: (kind, value) => this.identities.get(identityKey(kind, value)),
-      userIdOf: (id) => this.cache.get(id)?.record.userId ?? null,
-    });
+    return resolveIdentity(e, this.lookups);
   }
 
   private bind(kind: IdentityKind, value: string, customerId: string): void {
@@ -243,8 +286,7 @@ export class Processor {
       const signal = modules.statements.analyse(text.text, text.lang);
       modules.indicators.applyStatement(live.ind, e.timestamp, signal, text.public);
     }
-    const scores = value?.score(modules.indicators.valueSummary(live.ind, 'week', e.timestamp));
-    live.scores = scores;
+    const scores = value ? this.scoreOf(live, value, e.timestamp) : undefined;
     const indicators = modules.indicators.read(live.ind, r.traits, scores, this.scratch);
     if (value && this.purchasesChanged(live, indicators)) {
       const days = purchaseDays(modules.indicators.valueSummary(live.ind, 'day'), Math.floor(r.lastSeen / 86_400_000));
@@ -252,18 +294,21 @@ export class Processor {
       value.purchases.set(r.id, days);
     }
     for (const lens of modules.lenses.names()) {
+      const prevState = live.lensStates[lens];
+      const state = modules.lenses.decide(lens, indicators, r.traits, prevState, e.timestamp);
       const prev = r.classifications[lens];
-      const d = modules.lenses.decide(lens, indicators, r.traits, live.lensStates[lens], e.timestamp);
-      live.lensStates[lens] = d.state;
-      if (prev && prev.type === d.type) continue;
+      // decide returns the previous state itself when nothing changed.
+      if (state === prevState && prev) continue;
+      live.lensStates[lens] = state;
+      if (prev && prev.type === state.type) continue;
       // Probabilities and evidence are filled once per batch (explain); the type is exact per event.
-      r.classifications[lens] = { lens, type: d.type, probability: 0, probabilities: {}, evidence: [], since: d.since };
+      r.classifications[lens] = { lens, type: state.type, probability: 0, probabilities: NONE, evidence: NO_EVIDENCE, since: state.since };
       if (this.rebuilding) continue;
       this.pending.typeChanges.push({
         customerId: r.id,
         lens,
         from: prev?.type ?? null,
-        to: d.type,
+        to: state.type,
         at: e.timestamp,
         seq: e.seq,
         messageId: e.messageId,
@@ -275,6 +320,21 @@ export class Processor {
     this.pending.eventCustomers.push({ seq: e.seq, customerId: r.id });
     for (const t of traitChanges) this.pending.traitChanges.push(t);
     this.pending.events++;
+  }
+
+  /**
+   * Value scores of the customer's summary as of the event's day. Scores are a pure function of
+   * (x, tx, T, monetary) in weeks — all whole days — and the fitted model, so they are recomputed
+   * only when one of those changes (at most once per customer and day, or on a refit).
+   */
+  private scoreOf(live: LiveCustomer, value: ValueEngine, t: number): ValueScores | undefined {
+    const s = this.deps.modules.indicators.valueSummary(live.ind, 'week', t);
+    const g = value.generation();
+    const k = live.scoreKey;
+    if (k !== undefined && k[0] === s.x && k[1] === s.tx && k[2] === s.T && k[3] === s.monetary && k[4] === g) return live.scores;
+    live.scoreKey = [s.x, s.tx, s.T, s.monetary, g];
+    live.scores = value.score(s);
+    return live.scores;
   }
 
   /** True when the orders or revenue changed with the last event (the purchase summary must follow). */
@@ -301,7 +361,8 @@ export class Processor {
       const state = live.lensStates[lens];
       if (!c || state === undefined) continue;
       const x = modules.lenses.explain(lens, r.indicators, r.traits, state);
-      r.classifications[lens] = { ...c, probabilities: x.probabilities, probability: x.probabilities[c.type] ?? 0, evidence: x.evidence };
+      // Built field by field: between commits `c` may be the lens state itself (see slim).
+      r.classifications[lens] = { lens, type: c.type, probability: x.probabilities[c.type] ?? 0, probabilities: x.probabilities, evidence: x.evidence, since: c.since };
     }
   }
 
@@ -348,6 +409,7 @@ export class Processor {
     if (p.customers.size === 0 && p.merges.length === 0 && checkpoint === this.checkpointSeq) return;
     const { modules, store } = this.deps;
     const customers = [];
+    const committed: LiveCustomer[] = [];
     for (const id of p.customers) {
       const live = this.cache.get(id);
       if (!live) continue;
@@ -355,6 +417,7 @@ export class Processor {
       live.record.state = encodeCustomerState(modules, live);
       live.dirty = false;
       customers.push(live.record);
+      committed.push(live);
     }
     await store.commit({
       customers,
@@ -368,6 +431,10 @@ export class Processor {
     });
     this.checkpointSeq = checkpoint;
     this.pending = emptyPending();
+    // What was built for the commit is on disk now: keep only what the next events need in memory
+    // (the types, not probabilities, evidence, snapshots or the encoded blob; explain rebuilds them).
+    const lenses = modules.lenses.names();
+    for (const live of committed) slim(live, lenses);
     this.evict();
     const batch: ProcessedBatch = { lastSeq: checkpoint, events: p.events, typeChanges: p.typeChanges, customerIds: [...p.customers] };
     for (const l of this.listeners) l(batch);

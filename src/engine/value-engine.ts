@@ -47,6 +47,7 @@ export class ValueEngine {
   private models: ValueModels | null = null;
   private heavyThreshold = Infinity;
   private nextRefitAt = -1;
+  private gen = 0;
   /** Purchase summaries of every customer who bought, by customer id. */
   readonly purchases = new Map<string, PurchaseDays>();
 
@@ -57,12 +58,21 @@ export class ValueEngine {
     this.models = snapshot?.models ?? null;
     this.heavyThreshold = snapshot?.heavyThreshold ?? Infinity;
     this.nextRefitAt = snapshot?.nextRefitAt ?? -1;
+    this.gen++;
     this.purchases.clear();
     for (const [id, p] of purchases) this.purchases.set(id, p);
   }
 
   snapshot(): ValueEngineSnapshot {
     return { models: this.models, heavyThreshold: this.heavyThreshold, nextRefitAt: this.nextRefitAt };
+  }
+
+  /**
+   * Changes whenever the scores of an unchanged summary may change (a new model or threshold), so
+   * callers can cache {@link score} results keyed by summary and generation.
+   */
+  generation(): number {
+    return this.gen;
   }
 
   /** The fitted models, or null before the first successful fit. */
@@ -112,6 +122,7 @@ export class ValueEngine {
     }
     if (!models.bgnbd.converged && this.models) return false;
     this.models = models;
+    this.gen++;
     const clv: number[] = [];
     for (const id of ids) {
       clv.push(scoreCustomer(models, this.toWeeks(this.purchases.get(id)!, today), { horizonDays: this.opts.horizonDays, discountRate: this.opts.discountRate }).clv12m);

@@ -59,7 +59,7 @@ const userView = (u: User) => ({ id: u.id, email: u.email, role: u.role, created
 /**
  * Dashboard sign-in: lets a session cookie authenticate `/api/*` (with the double-submit CSRF
  * header on every non-GET request and the role rules of {@link roleAllows}), and registers
- * `POST /api/session` (sign in), `GET /api/session` (me + CSRF token), `DELETE /api/session`
+ * `POST /api/session` (sign in), `GET /api/session` (me + CSRF token; `user: null` when signed out), `DELETE /api/session`
  * (sign out) and the admin-only `GET/POST /api/users`, `DELETE /api/users/:id`.
  */
 export function installSessionAuth(server: FastifyInstance, deps: SessionAuthDeps): void {
@@ -75,7 +75,7 @@ export function installSessionAuth(server: FastifyInstance, deps: SessionAuthDep
     async authenticate(request): Promise<Principal | null> {
       if (readCookie(request.headers.cookie, SESSION_COOKIE) === undefined) return null;
       const found = await sessionOf(request);
-      if (!found) throw new AuthError('your session has expired: sign in again', 'session_expired');
+      if (!found) throw new AuthError('your session has expired: sign in again');
       const safe = request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS';
       if (!safe && request.headers[CSRF_HEADER] !== found.session.csrfToken) {
         throw new ForbiddenError(`missing or wrong ${CSRF_HEADER} header: send the csrfToken from GET /api/session`);
@@ -92,7 +92,7 @@ export function installSessionAuth(server: FastifyInstance, deps: SessionAuthDep
     const b = login.safeParse(request.body);
     if (!b.success) throw new ValidationError('body must be { "email": "...", "password": "..." }');
     const user = await deps.users.verifyPassword(b.data.email, b.data.password);
-    if (!user) throw new AuthError('wrong email or password', 'invalid_credentials');
+    if (!user) throw new AuthError('wrong email or password');
     const now = deps.clock.now();
     await deps.users.pruneSessions(now);
     const { secret, session } = await deps.users.createSession(user.id, now, ttl);
@@ -103,7 +103,8 @@ export function installSessionAuth(server: FastifyInstance, deps: SessionAuthDep
   server.get('/api/session', async (request) => {
     if (request.principal?.kind === 'token') return { user: { id: request.principal.id, email: request.principal.name, role: 'admin' }, csrfToken: null, kind: 'token' };
     const found = await sessionOf(request);
-    if (!found) throw new AuthError('not signed in', 'unauthorized');
+    // Not signed in is an answer, not an error: the dashboard asks this on every load.
+    if (!found) return { user: null, csrfToken: null, kind: null };
     return { user: userView(found.user), csrfToken: found.session.csrfToken, expiresAt: new Date(found.session.expiresAt).toISOString(), kind: 'user' };
   });
 

@@ -13,11 +13,10 @@ export const LIFECYCLE_RULES = {
   riskWindowDays: 90,
   riskComplaints: 2,
   riskNegativeStatements: 2,
-  /** Silence (days since the last order) that counts as dropping: more than this and more than `silenceGapFactor` x the mean gap. */
-  droppingSilenceDays: 30,
-  silenceGapFactor: 2.5,
-  /** Silence that counts as dropping for one-order customers. */
-  singleOrderSilenceDays: 45,
+  /** A dropped-out customer (latent, BG/NBD) silent for more than this is dropping. */
+  droppedOutSilenceDays: 30,
+  /** Silence (days since the last order) that counts as dropping for anyone (below `lapsedAfterDays`). */
+  longSilenceDays: 90,
   heavyUserShare: 0.2,
 } as const;
 
@@ -46,7 +45,7 @@ export interface LifecycleSnapshot {
   orders: number;
   /** Mean gap between orders (ms); 0 with fewer than two orders. */
   meanGap: number;
-  /** Latent dropout has happened (kept for analysis; the rules use observable silence). */
+  /** Latent dropout has happened by `t`. */
   droppedOut: boolean;
 }
 
@@ -93,12 +92,14 @@ export function snapshotAt(facts: LifecycleFacts, t: number): LifecycleSnapshot 
   };
 }
 
-/** Observable dropping: silent for much longer than the customer's usual gap between orders. */
+/**
+ * Dropping: dropped out (the latent BG/NBD death, which also makes engagement fade) and silent for
+ * more than 30 days, or silent for more than 90 days whatever the latent state.
+ */
 export function isDropping(s: LifecycleSnapshot, t: number): boolean {
   const R = LIFECYCLE_RULES;
   const silence = t - s.lastOrder;
-  if (s.orders < 2) return silence > R.singleOrderSilenceDays * DAY;
-  return silence > R.droppingSilenceDays * DAY && silence > R.silenceGapFactor * s.meanGap;
+  return (s.droppedOut && silence > R.droppedOutSilenceDays * DAY) || silence > R.longSilenceDays * DAY;
 }
 
 /**

@@ -111,6 +111,7 @@ const F_CANCEL = 10;
 const F_COMPLAINT = 11;
 const F_ACCOUNT_MANAGER = 12;
 const F_SIGNATURE = 13;
+const F_FAREWELL = 14;
 
 interface FollowUp {
   at: number;
@@ -268,6 +269,8 @@ class SimCustomer implements LifecycleFacts {
   readonly sow: number | null;
   readonly labelled: boolean;
   membership: string | null = null;
+  /** A hard bounce stops all e-mail. */
+  bounced = false;
   readonly emailJitter: number;
   rates!: Rates;
   cueMix!: CueMix;
@@ -435,7 +438,7 @@ class SimCustomer implements LifecycleFacts {
     const r = this.rates;
     this.next[P_ORDER] = this.alive && this.ordersLeft > 0 ? this.nextOrderTime(t) : Infinity;
     this.next[P_PAGE] = this.poisson(t, r.page * this.activity());
-    this.next[P_EMAIL] = this.emailConsent && this.email ? this.nextCampaign(t) : Infinity;
+    this.next[P_EMAIL] = this.emailConsent && this.email && !this.bounced ? this.nextCampaign(t) : Infinity;
     this.next[P_STATEMENT] = this.poisson(t, r.statement * this.activity());
     this.next[P_TICKET] = this.poisson(t, r.ticket * this.activity());
     this.next[P_SELF] = this.poisson(t, r.self * this.activity());
@@ -449,7 +452,7 @@ class SimCustomer implements LifecycleFacts {
 
   /** Engagement multiplier: dropped-out customers mostly go quiet. */
   activity(): number {
-    return this.alive ? 1 : 0.25;
+    return this.alive ? 1 : 0.15;
   }
 
   poisson(t: number, ratePerMs: number): number {
@@ -863,6 +866,10 @@ class Run {
       c.alive = false;
       c.droppedOutAt = t;
       c.next[P_ORDER] = Infinity;
+      // Some leave with a word: switching intent or a complaint-like statement (not one-offs or flings).
+      if (c.ordersLeft > 0 && rng.next() < 0.35) c.addFollowUp(t + Math.floor(rng.next() * 14 * DAY), F_FAREWELL);
+      // Engagement fades from now on.
+      c.scheduleOngoing(t);
       return;
     }
     c.next[P_ORDER] = c.nextOrderTime(t);
@@ -882,12 +889,13 @@ class Run {
     };
     if (c.hasBadAddress) {
       out.push(this.track(c, t, V.emailBounced, { ...props, bounce_type: 'hard' }));
+      c.bounced = true;
       c.next[P_EMAIL] = Infinity;
       return;
     }
     out.push(this.track(c, t, V.emailDelivered, props));
     c.next[P_EMAIL] = c.nextCampaign(t);
-    const openP = r.emailOpen * (c.alive ? 1 : 0.3);
+    const openP = r.emailOpen * (c.alive ? 1 : 0.2);
     if (rng.next() < openP) {
       const at = t + Math.floor(exponential(rng, 5 * HOUR)) + 1000;
       c.addFollowUp(at, F_OPEN, props);
@@ -938,6 +946,12 @@ class Run {
         // Most customers say something characteristic early on (first review, post, chat).
         if (rng.next() < 0.75) c.addFollowUp(t + Math.floor(rng.next() * 10 * DAY), F_SIGNATURE);
         return;
+      case F_FAREWELL: {
+        const pub = rng.next() < c.rates.publicShare;
+        const { text } = this.text(c, t, rng.next() < 0.5 ? 'switching' : 'negative');
+        out.push(this.track(c, t, V.statementCaptured, { text, channel: pick(rng, pub ? PUBLIC_CHANNELS : PRIVATE_CHANNELS), public: pub, lang: c.lang }));
+        return;
+      }
       case F_SIGNATURE: {
         let family: CueFamily = 'neutral';
         for (let i = 0; i < 4 && (family === 'neutral' || family === 'positive'); i++) family = drawCue(rng, c.cueMix);

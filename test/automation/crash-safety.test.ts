@@ -69,6 +69,7 @@ describe('crash safety of the durable scheduler', () => {
       // handful in flight at the kill (bounded by the batch size), and they carry the same Message-ID.
       const repeats = [...mails.values(), ...hooks.values()].filter((c) => c > 1).length;
       expect(repeats).toBeLessThanOrEqual(20);
+      console.log(`crash test: killed after ${atKill} emails; ${smtp.messages.length} emails and ${hook.requests.length} webhooks received for ${N} + ${N} keys; ${repeats} repeated key(s)`);
       const byKey = new Map<string, Set<string>>();
       for (const m of smtp.messages) {
         const k = m.headers['x-rapport-idempotency-key'] ?? '';

@@ -268,6 +268,8 @@ describe('channels: retries, dead letters, bounces, inbox', () => {
       expect(h.emitted.find((m) => m.event === 'Email Bounced')?.properties).toMatchObject({ bounce_type: 'hard', campaign_id: 'b' });
       expect(h.emitted.filter((m) => m.event === 'Email Delivered')).toHaveLength(1);
       expect(await h.store.getAction('b:m:gone:1')).toMatchObject({ status: 'failed' });
+      // Close the pooled connections first; the sink waits for open clients when closing.
+      await email.close?.();
     } finally {
       await smtp.close();
     }

@@ -71,6 +71,8 @@ export async function startSmtpSink(opts: { delayMs?: number; reject?: (rcpt: st
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
+    // No reverse DNS of 127.0.0.1: without a resolver it can stall the greeting for seconds.
+    disableReverseLookup: true,
     logger: false,
     onRcptTo(address, _session, cb) {
       if (opts.reject?.(address.address)) {

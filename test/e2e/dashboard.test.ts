@@ -32,6 +32,9 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await page.waitForTimeout(300); // let ECharts finish drawing
     await page.screenshot({ path: join(OUT, `dashboard-${name}.png`), fullPage: true });
   };
+  const nav = async (name: string) => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
+  };
   const go = async (path: string) => {
     await page.goto(`${server.url}${path}`);
   };
@@ -100,7 +103,7 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
   });
 
   it('lists customers, searches, and opens one with its evidence', async () => {
-    await page.getByRole('link', { name: 'Customers' }).click();
+    await nav('Customers');
     const table = page.getByTestId('customer-table');
     await table.waitFor();
     expect(await table.locator('tbody tr').count()).toBe(50);
@@ -132,7 +135,7 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
   });
 
   it('edits a lens: a mistake shows the error with its line, a valid change previews', async () => {
-    await page.getByRole('link', { name: 'Lenses' }).click();
+    await nav('Lenses');
     await page.getByRole('link', { name: 'Open lifecycle →' }).click();
     const editor = page.getByTestId('lens-yaml');
     await editor.waitFor();
@@ -143,7 +146,7 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await errors.waitFor();
     expect(await errors.innerText()).toMatch(/line \d+, column \d+.*days_since_frist_order/s);
     await shot('lens-error');
-    await editor.fill(original.replace('indicator: days_since_first_order, below: 60, weight: 3.0', 'indicator: days_since_first_order, below: 200, weight: 6.0'));
+    await editor.fill(original.replace('indicator: days_since_first_order, below: 60, weight: 3.0', 'indicator: days_since_first_order, below: 120, weight: 3.5'));
     await page.getByTestId('lens-status').getByText('✓ Valid lens').waitFor();
     await page.getByRole('button', { name: 'Preview the change' }).click();
     const preview = page.getByTestId('lens-preview');
@@ -153,7 +156,7 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
   });
 
   it('runs a playbook dry run and shows effectiveness', async () => {
-    await page.getByRole('link', { name: 'Playbooks' }).click();
+    await nav('Playbooks');
     await page.getByTestId('playbook-table').waitFor();
     await shot('playbooks');
     await page.getByRole('link', { name: /at risk|rescue/i }).first().click();
@@ -165,7 +168,7 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
   });
 
   it('completes a task from the queue', async () => {
-    await page.getByRole('link', { name: 'Tasks' }).click();
+    await nav('Tasks');
     const list = page.getByTestId('task-list');
     await list.waitFor();
     expect(await list.locator('li.task').count()).toBe(2);
@@ -180,7 +183,7 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
   });
 
   it('shows a live classification change as it arrives', async () => {
-    await page.getByRole('link', { name: 'Live' }).click();
+    await nav('Live');
     await page.getByTestId('live-status').getByText('● Connected').waitFor();
     const at = Date.now() - 60_000;
     await server.send([
@@ -195,7 +198,7 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
   });
 
   it('shows settings; an editor sees sources but no write keys or users', async () => {
-    await page.getByRole('link', { name: 'Settings' }).click();
+    await nav('Settings');
     await page.getByRole('heading', { name: 'Sources and write keys' }).waitFor();
     expect(await page.getByText('Only admins see and create write keys.').count()).toBe(1);
     expect(await page.getByRole('heading', { name: 'Users' }).count()).toBe(0);
@@ -204,15 +207,14 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await page.getByLabel('Email').fill(server.users.admin.email);
     await page.getByLabel('Password').fill(server.users.admin.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: /Portfolio/ }).waitFor();
-    await page.getByRole('link', { name: 'Settings' }).click();
+    // Signing in again keeps the page the user was on.
     await page.getByRole('heading', { name: 'Users' }).waitFor();
     await shot('settings');
   });
 
   it('fits a tablet-width screen and raised no script errors', async () => {
     await page.setViewportSize({ width: 800, height: 1000 });
-    await page.getByRole('link', { name: 'Portfolio' }).click();
+    await nav('Portfolio');
     await page.getByTestId('total-customers').waitFor();
     const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
     expect(overflow).toBeLessThanOrEqual(0);

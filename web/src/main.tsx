@@ -99,10 +99,11 @@ function App() {
   const [lens, setLensState] = useState<string>(() => localStorage.getItem('rapport.lens') ?? '');
 
   const load = () =>
-    api<Me>('/api/session').then(
+    api<Me | { user: null }>('/api/session').then(
       (m) => {
-        setCsrfToken(m.csrfToken);
-        setMe(m);
+        if (!m.user) return setMe(null);
+        setCsrfToken((m as Me).csrfToken);
+        setMe(m as Me);
       },
       () => setMe(null),
     );

@@ -109,16 +109,23 @@ export const AUTOMATION_MIGRATIONS: readonly SqliteMigration[] = [
         at INTEGER NOT NULL,
         payload TEXT NOT NULL
       );
-      CREATE TABLE auto_playbook_state (
-        playbook_id TEXT PRIMARY KEY,
-        enabled INTEGER NOT NULL,
-        at INTEGER NOT NULL
-      );
       CREATE TABLE auto_schedule_runs (
         playbook_id TEXT NOT NULL,
         period TEXT NOT NULL,
         at INTEGER NOT NULL,
         PRIMARY KEY (playbook_id, period)
+      );
+    `,
+  },
+  {
+    version: 21,
+    name: 'automation playbook switches',
+    // Separate from 20 because 20 was already committed without it.
+    sql: `
+      CREATE TABLE auto_playbook_state (
+        playbook_id TEXT PRIMARY KEY,
+        enabled INTEGER NOT NULL,
+        at INTEGER NOT NULL
       );
     `,
   },

@@ -58,6 +58,10 @@ export function displayName(traits: Record<string, unknown>): string | null {
 
 const CHUNK = 500;
 
+const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const byCustomerThenSeq = (a: { customerId: string; seq: number }, b: { customerId: string; seq: number }): number =>
+  a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : a.seq - b.seq;
+
 /**
  * SQLite adapter of the engine store. Synchronous inside (better-sqlite3); one transaction per commit,
  * so state, history and the checkpoint move together.
@@ -77,11 +81,11 @@ export class SqliteEngineStore implements EngineStore {
       insertIdentity: db.prepare(
         `INSERT INTO identities (kind, value, customer_id) VALUES (?, ?, ?) ON CONFLICT(kind, value) DO UPDATE SET customer_id = excluded.customer_id`,
       ),
+      // Positional parameters: binding by name costs a lookup per column.
       upsertCustomer: db.prepare(`
         INSERT INTO customers (id, user_id, email, name, anonymous_ids, traits, trait_times, groups_json,
           first_seen, last_seen, event_count, state, indicators, classifications, purchase_days)
-        VALUES (@id, @user_id, @email, @name, @anonymous_ids, @traits, @trait_times, @groups_json,
-          @first_seen, @last_seen, @event_count, @state, @indicators, @classifications, @purchase_days)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, email = excluded.email, name = excluded.name,
           anonymous_ids = excluded.anonymous_ids, traits = excluded.traits, trait_times = excluded.trait_times,
           groups_json = excluded.groups_json, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
@@ -170,27 +174,28 @@ export class SqliteEngineStore implements EngineStore {
         s.deleteTraits.run(m.from);
       }
       for (const i of batch.identities) s.insertIdentity.run(i.kind, i.value, i.customerId);
-      for (const c of batch.customers) {
-        s.upsertCustomer.run({
-          id: c.id,
-          user_id: c.userId,
-          email: c.email,
-          name: displayName(c.traits),
-          anonymous_ids: JSON.stringify(c.anonymousIds),
-          traits: JSON.stringify(c.traits),
-          trait_times: JSON.stringify(c.traitTimes),
-          groups_json: JSON.stringify(c.groups),
-          first_seen: c.firstSeen,
-          last_seen: c.lastSeen,
-          event_count: c.eventCount,
-          state: c.state ? Buffer.from(c.state.buffer, c.state.byteOffset, c.state.byteLength) : null,
-          indicators: JSON.stringify(c.indicators),
-          classifications: JSON.stringify(c.classifications),
-          purchase_days: c.purchaseDays ? JSON.stringify(c.purchaseDays) : null,
-        });
+      // Key order: neighbouring rows share B-tree pages, so a large batch touches each page once.
+      for (const c of [...batch.customers].sort(byId)) {
+        s.upsertCustomer.run(
+          c.id,
+          c.userId,
+          c.email,
+          displayName(c.traits),
+          JSON.stringify(c.anonymousIds),
+          JSON.stringify(c.traits),
+          JSON.stringify(c.traitTimes),
+          JSON.stringify(c.groups),
+          c.firstSeen,
+          c.lastSeen,
+          c.eventCount,
+          c.state ? Buffer.from(c.state.buffer, c.state.byteOffset, c.state.byteLength) : null,
+          JSON.stringify(c.indicators),
+          JSON.stringify(c.classifications),
+          c.purchaseDays ? JSON.stringify(c.purchaseDays) : null,
+        );
         for (const cl of Object.values(c.classifications)) s.upsertType.run(c.id, cl.lens, cl.type, cl.probability, cl.since);
       }
-      for (const e of batch.eventCustomers) s.insertEventCustomer.run(e.customerId, e.seq);
+      for (const e of [...batch.eventCustomers].sort(byCustomerThenSeq)) s.insertEventCustomer.run(e.customerId, e.seq);
       for (const t of batch.traitChanges) {
         const value = t.value === undefined ? null : JSON.stringify(t.value);
         s.upsertTrait.run(t.customerId, t.key, traitIndexValue(t.value));

@@ -1,6 +1,7 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
+import { api } from '../api';
 import { qs, type CustomerSummary, type Distribution, type Transitions } from '../api';
-import { Async, Card, Chart, Empty, NotAvailable, PALETTE, useApi } from '../components';
+import { Async, Card, Chart, Empty, ErrorBox, Loading, NotAvailable, PALETTE, useApi } from '../components';
 import { label, money, num, pct } from '../format';
 import { Link } from '../router';
 import { useLens, useSession } from '../session';
@@ -8,14 +9,26 @@ import { useLens, useSession } from '../session';
 interface ValueSummary {
   customers: number;
   revenueTotal: number;
+  /** `percentile` is 1..100 (or a 0..1 share from older servers). */
   pareto: Array<{ percentile: number; revenueShare: number }>;
-  heavyUserShare: number;
-  heavyUserThreshold: number;
-  fittedAt: string | null;
+  clvHistogram?: Array<{ from: number; to: number; count: number }>;
+  heavyUsers?: { share: number; revenueShare: number; clvThreshold: number };
+  heavyUserShare?: number;
+  heavyUserThreshold?: number;
 }
 interface Economics {
   lens: string;
-  types: Array<{ type: string; customers: number; revenue: number; clv: number; costToServe: number; margin: number }>;
+  types: Array<{
+    type: string;
+    customers: number;
+    revenue: number;
+    clv: number;
+    costToServe: number;
+    margin: number;
+    revenuePerCustomer?: number;
+    clvPerCustomer?: number;
+    costPerCustomer?: number;
+  }>;
 }
 
 const DAY = 86_400_000;
@@ -110,6 +123,9 @@ export function PortfolioPage() {
             }
           </Async>
         </Card>
+        <Card title="Customers per type over time" wide id="time-title">
+          <OverTime lens={s.lens} days={days || 365} types={lens?.types.map((t) => t.name) ?? []} />
+        </Card>
         <Card
           title="How customers move between types"
           wide
@@ -179,9 +195,9 @@ export function PortfolioPage() {
                       xAxis: { type: 'category', data: e.types.map((t) => label(t.type)), axisLabel: { rotate: 30 } },
                       yAxis: { type: 'value' },
                       series: [
-                        { name: 'Revenue / customer', type: 'bar', data: e.types.map((t) => round(t.revenue / Math.max(1, t.customers))) },
-                        { name: 'CLV (12 m)', type: 'bar', data: e.types.map((t) => round(t.clv)) },
-                        { name: 'Cost to serve', type: 'bar', data: e.types.map((t) => round(t.costToServe)) },
+                        { name: 'Revenue per customer', type: 'bar', data: e.types.map((t) => round(t.revenuePerCustomer ?? t.revenue / Math.max(1, t.customers))) },
+                        { name: 'CLV (12 m) per customer', type: 'bar', data: e.types.map((t) => round(t.clvPerCustomer ?? t.clv / Math.max(1, t.customers))) },
+                        { name: 'Cost to serve per customer', type: 'bar', data: e.types.map((t) => round(t.costPerCustomer ?? t.costToServe / Math.max(1, t.customers))) },
                       ],
                     }}
                   />
@@ -222,7 +238,10 @@ export function PortfolioPage() {
               ) : (
                 <>
                   <p className="kpi">
-                    {pct(v.heavyUserShare, 0)} <span className="muted">of revenue from the top 20 % (heavy users, CLV ≥ {money(v.heavyUserThreshold)})</span>
+                    {pct(v.heavyUsers?.revenueShare ?? v.heavyUserShare, 0)}{' '}
+                    <span className="muted">
+                      of revenue from the top {pct(v.heavyUsers?.share ?? 0.2, 0)} (heavy users, CLV ≥ {money(v.heavyUsers?.clvThreshold ?? v.heavyUserThreshold)})
+                    </span>
                   </p>
                   <Chart
                     label="Pareto curve: share of revenue by share of customers"
@@ -232,11 +251,24 @@ export function PortfolioPage() {
                       xAxis: { type: 'value', min: 0, max: 100, name: '% customers', nameLocation: 'middle', nameGap: 25 },
                       yAxis: { type: 'value', min: 0, max: 100, axisLabel: { formatter: '{value} %' } },
                       series: [
-                        { type: 'line', smooth: true, showSymbol: false, areaStyle: { opacity: 0.15 }, data: v.pareto.map((p) => [round(p.percentile * (p.percentile <= 1 ? 100 : 1)), round(p.revenueShare * 100)]) },
+                        { type: 'line', smooth: true, showSymbol: false, areaStyle: { opacity: 0.15 }, data: [[0, 0], ...paretoPoints(v.pareto)] },
                         { type: 'line', showSymbol: false, lineStyle: { type: 'dashed', color: '#94a3b8' }, data: [[0, 0], [100, 100]] },
                       ],
                     }}
                   />
+                  {v.clvHistogram?.length ? (
+                    <Chart
+                      height={180}
+                      label="Customers per CLV band"
+                      option={{
+                        tooltip: { trigger: 'axis' },
+                        grid: { left: 50, right: 20, top: 20, bottom: 40 },
+                        xAxis: { type: 'category', name: 'CLV (12 m)', nameLocation: 'middle', nameGap: 25, data: v.clvHistogram.map((b) => `${num(b.from)}–${num(b.to)}`) },
+                        yAxis: { type: 'value', name: 'customers' },
+                        series: [{ type: 'bar', data: v.clvHistogram.map((b) => b.count), itemStyle: { color: '#16a34a' } }],
+                      }}
+                    />
+                  ) : null}
                 </>
               )
             }
@@ -247,6 +279,45 @@ export function PortfolioPage() {
         </Card>
       </div>
     </div>
+  );
+}
+
+/** Distribution as of evenly spaced dates over the period (one request per point, in parallel). */
+function OverTime(props: { lens: string; days: number; types: string[] }) {
+  const [points, setPoints] = useState<Array<{ at: string; d: Distribution }> | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  useEffect(() => {
+    const n = 8;
+    const now = Math.ceil(Date.now() / 60_000) * 60_000;
+    const dates = Array.from({ length: n }, (_, i) => new Date(now - ((n - 1 - i) * props.days * DAY) / (n - 1)).toISOString());
+    let live = true;
+    setPoints(null);
+    Promise.all(dates.map((at) => api<Distribution>(`/api/lenses/${encodeURIComponent(props.lens)}/distribution${qs({ asOf: at })}`).then((d) => ({ at, d })))).then(
+      (p) => live && setPoints(p),
+      (e: unknown) => live && setError(e as Error),
+    );
+    return () => {
+      live = false;
+    };
+  }, [props.lens, props.days]);
+  if (error) return <ErrorBox error={error} />;
+  if (!points) return <Loading what="history" />;
+  if (points.every((p) => p.d.total === 0)) return <Empty title="No history in this period yet." />;
+  const types = [...new Set([...props.types, ...points.flatMap((p) => p.d.types.map((t) => t.type))])];
+  return (
+    <Chart
+      height={260}
+      label="Customers per type over time"
+      option={{
+        color: PALETTE,
+        legend: { top: 0 },
+        tooltip: { trigger: 'axis' },
+        grid: { left: 50, right: 20, top: 30, bottom: 30 },
+        xAxis: { type: 'category', boundaryGap: false, data: points.map((p) => p.at.slice(0, 10)) },
+        yAxis: { type: 'value' },
+        series: types.map((t) => ({ name: label(t), type: 'line', stack: 'all', areaStyle: { opacity: 0.6 }, showSymbol: false, data: points.map((p) => p.d.types.find((x) => x.type === t)?.count ?? 0) })),
+      }}
+    />
   );
 }
 
@@ -295,6 +366,12 @@ export function NoCustomers() {
 function intendedShare(intended: Record<string, number>, type: string): number {
   const total = Object.values(intended).reduce((a, b) => a + b, 0) || 1;
   return (intended[type] ?? 0) / total;
+}
+
+/** Pareto points as [% customers, % revenue], whether percentiles come as 1..100 or 0..1. */
+function paretoPoints(p: ValueSummary['pareto']): Array<[number, number]> {
+  const scale = Math.max(...p.map((x) => x.percentile)) <= 1 ? 100 : 1;
+  return [...p].sort((a, b) => a.percentile - b.percentile).map((x) => [round(x.percentile * scale), round(x.revenueShare * 100)]);
 }
 
 function round(n: number): number {

@@ -219,19 +219,32 @@ function Users() {
 }
 
 function UnitCosts() {
-  const [costs] = useApi<{ costs: Record<string, number> }>('/api/value/unit-costs');
+  const s = useSession();
+  const [econ] = useApi<{ unitCosts?: Record<string, number> }>(s.lens ? `/api/lenses/${encodeURIComponent(s.lens)}/economics` : null);
   return (
     <Card title="Unit costs" id="costs">
-      <Async state={costs} what="unit costs" notAvailable={<NotAvailable what="Editing unit costs" api="GET /api/value/unit-costs" />}>
-        {(c) => (
-          <ul className="plain">
-            {Object.entries(c.costs).map(([k, v]) => (
-              <li key={k}>
-                {k}: {v}
-              </li>
-            ))}
-          </ul>
-        )}
+      <Async state={econ} what="unit costs" notAvailable={<NotAvailable what="Unit costs" api="GET /api/lenses/:lens/economics" />}>
+        {(c) =>
+          !c.unitCosts ? (
+            <Empty title="This server does not report unit costs." />
+          ) : (
+            <>
+              <table className="table compact">
+                <tbody>
+                  {Object.entries(c.unitCosts).map(([k, v]) => (
+                    <tr key={k}>
+                      <th scope="row">{k.replace(/_/g, ' ')}</th>
+                      <td className="num">{v}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <p className="muted small">
+                Cost per contact, used for cost to serve. Change them in the <code>costs:</code> section of rapport.config.yaml and restart; editing them here is not available yet.
+              </p>
+            </>
+          )
+        }
       </Async>
     </Card>
   );
