@@ -1,5 +1,6 @@
 import type { RapportConfig } from './config';
 import type { AppExtension } from './create-app';
+import { automationExtension, EXAMPLE_PLAYBOOK_DIR, userPlaybookDir, type AutomationExtension } from './automation-extension';
 import { buildEngine, unitCostsSchema, valueSectionSchema, type BuiltEngine } from './build-engine';
 import { parseConfigSection } from './config-section';
 import { engineExtension, type EngineExtension } from './engine-extension';
@@ -9,13 +10,23 @@ export interface DefaultExtensions {
   readonly list: AppExtension[];
   readonly engine: BuiltEngine;
   readonly engineExtension: EngineExtension;
+  readonly automationExtension: AutomationExtension;
+}
+
+/** Options beyond the config file. */
+export interface DefaultExtensionOptions {
+  /** Also load the example playbooks shipped in `playbooks/` (the demo does). */
+  readonly examplePlaybooks?: boolean;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Dispatch due actions in the background (default true). */
+  readonly dispatch?: boolean;
 }
 
 /**
- * The extensions `rapport start` runs: the relationship engine (processor, customer/lens/stream routes),
- * and the components that build on it. Validates their configuration first (fail fast).
+ * The extensions `rapport start` runs: the relationship engine (processor, customer/lens/value/stream
+ * routes) and marketing automation on top of it. Validates their configuration first (fail fast).
  */
-export function defaultExtensions(config: RapportConfig): DefaultExtensions {
+export function defaultExtensions(config: RapportConfig, opts: DefaultExtensionOptions = {}): DefaultExtensions {
   const engine = buildEngine({
     dataDir: config.dataDir,
     mapping: config.file['mapping'],
@@ -24,5 +35,13 @@ export function defaultExtensions(config: RapportConfig): DefaultExtensions {
     costs: parseConfigSection(config, 'costs', unitCostsSchema),
   });
   const engineExt = engineExtension({ engine });
-  return { list: [engineExt], engine, engineExtension: engineExt };
+  const playbookDirs = [...(opts.examplePlaybooks ? [EXAMPLE_PLAYBOOK_DIR] : []), userPlaybookDir(config.dataDir)];
+  const automationExt = automationExtension({
+    engine,
+    engineExtension: engineExt,
+    playbookDirs,
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.dispatch !== undefined ? { dispatch: opts.dispatch } : {}),
+  });
+  return { list: [engineExt, automationExt], engine, engineExtension: engineExt, automationExtension: automationExt };
 }

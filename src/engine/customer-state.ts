@@ -47,17 +47,20 @@ export function decodeCustomerState(modules: EngineModules, record: CustomerReco
   return { record, ind, lensStates, dirty: false };
 }
 
+/** Shared by new customers until their first anonymous id or group (replaced, never pushed to). */
+const NO_IDS: string[] = Object.freeze([]) as unknown as string[];
+
 /** A new, empty customer. */
 export function newCustomer(modules: EngineModules, id: string, userId: string | null, t: number): LiveCustomer {
   return {
     record: {
       id,
       userId,
-      anonymousIds: [],
+      anonymousIds: NO_IDS,
       email: null,
       traits: {},
       traitTimes: {},
-      groups: [],
+      groups: NO_IDS,
       firstSeen: t,
       lastSeen: t,
       eventCount: 0,

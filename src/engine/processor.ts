@@ -251,7 +251,8 @@ export class Processor {
     this.identities.set(identityKey(kind, value), customerId);
     if (!this.rebuilding) this.pending.identities.push({ kind, value, customerId });
     const live = this.cache.get(customerId);
-    if (live && kind === 'anon' && !live.record.anonymousIds.includes(value)) live.record.anonymousIds.push(value);
+    // A new array, not push: new customers share one empty (frozen) array.
+    if (live && kind === 'anon' && !live.record.anonymousIds.includes(value)) live.record.anonymousIds = [...live.record.anonymousIds, value];
   }
 
   private apply(decision: IdentityDecision, e: StoredEvent): void {

@@ -8,6 +8,7 @@ import type { App, AppExtension } from '../app/create-app';
 import type { UserStore } from '../ports/user-store';
 import { registerLensEditRoutes } from './lens-edit-routes';
 import { registerCustomer360Routes, type AnalyseText } from './customer-360-routes';
+import { registerDashboardCustomerRoutes } from './dashboard-customer-routes';
 import { SqliteCustomerQueries } from '../adapters/sqlite/sqlite-customer-queries';
 import { createSqliteAutomationStore } from '../adapters/sqlite/sqlite-automation-store';
 import { createStatementAnalyser, type StatementAnalyser } from '../indicators/statements/statement-analyser';
@@ -107,6 +108,7 @@ export function dashboardExtension(opts: DashboardOptions = {}): AppExtension {
           ? opts.analyse
           : (text, lang) => (analyser ??= createStatementAnalyser({ lexicon: loadBuiltinLexicon() })).analyse(text, lang === 'de' || lang === 'en' ? { lang } : {});
       registerCustomer360Routes(server, { queries: new SqliteCustomerQueries(app.db), analyse, automation: createSqliteAutomationStore(app.db) });
+      registerDashboardCustomerRoutes(server, { db: app.db, lenses: registry });
       registerDashboardRoutes(server, { distDir: opts.distDir ?? WEB_DIST_DIR });
     },
   };

@@ -44,48 +44,67 @@ export function lensFileOf(files: LensRegistryOptions, lens: string): { path: st
 /** Counts of types, in the lens's type order. */
 type Counts = Record<string, number>;
 
+/** A deterministic sample of the stored population: indicator snapshots and traits. */
+export interface PopulationSample {
+  readonly population: number;
+  readonly rows: ReadonlyArray<{ indicators: Record<string, number>; traits: Record<string, unknown> }>;
+}
+
 /**
- * Reclassifies a deterministic sample of the stored population (every k-th customer by rowid,
- * at most `max`) with `before` and `after`, from each customer's stored indicator snapshot and
- * traits, without hysteresis so both sides are comparable.
+ * Reads every customer, or above `max` every k-th by rowid (evenly spaced point lookups instead of a
+ * scan of the whole table), with its stored indicator snapshot and traits.
  */
-export function previewLensChange(db: SqliteDatabase, before: CompiledLens | undefined, after: CompiledLens, max = PREVIEW_SAMPLE) {
+export function samplePopulation(db: SqliteDatabase, max = PREVIEW_SAMPLE): PopulationSample {
   const bounds = db.prepare('SELECT COUNT(*) AS n, COALESCE(MAX(rowid), 0) AS hi, COALESCE(MIN(rowid), 0) AS lo FROM customers').get() as { n: number; hi: number; lo: number };
-  const rows: Array<{ indicators: string; traits: string }> = [];
+  const raw: Array<{ indicators: string; traits: string }> = [];
   if (bounds.n <= max) {
-    rows.push(...(db.prepare('SELECT indicators, traits FROM customers').all() as Array<{ indicators: string; traits: string }>));
+    raw.push(...(db.prepare('SELECT indicators, traits FROM customers').all() as Array<{ indicators: string; traits: string }>));
   } else {
-    // Evenly spaced rowids: a few thousand point lookups instead of a scan of the whole table.
     const one = db.prepare('SELECT indicators, traits FROM customers WHERE rowid >= ? ORDER BY rowid LIMIT 1');
     const step = (bounds.hi - bounds.lo + 1) / max;
     for (let i = 0; i < max; i++) {
       const r = one.get(Math.floor(bounds.lo + i * step)) as { indicators: string; traits: string } | undefined;
-      if (r) rows.push(r);
-    }
-  }
-  const beforeCounts: Counts = Object.fromEntries((before?.typeNames ?? []).map((t) => [t, 0]));
-  const afterCounts: Counts = Object.fromEntries(after.typeNames.map((t) => [t, 0]));
-  const moves = new Map<string, number>();
-  let changed = 0;
-  for (const r of rows) {
-    const indicators = JSON.parse(r.indicators) as Record<string, number>;
-    const traits = JSON.parse(r.traits) as Record<string, unknown>;
-    const a = classify(after, { indicators, traits }, undefined).classification.type;
-    afterCounts[a] = (afterCounts[a] ?? 0) + 1;
-    if (before) {
-      const b = classify(before, { indicators, traits }, undefined).classification.type;
-      beforeCounts[b] = (beforeCounts[b] ?? 0) + 1;
-      if (a !== b) {
-        changed++;
-        const k = `${b}\u0000${a}`;
-        moves.set(k, (moves.get(k) ?? 0) + 1);
-      }
+      if (r) raw.push(r);
     }
   }
   return {
     population: bounds.n,
-    sampled: rows.length,
-    isSample: rows.length < bounds.n,
+    rows: raw.map((r) => ({ indicators: JSON.parse(r.indicators) as Record<string, number>, traits: JSON.parse(r.traits) as Record<string, unknown> })),
+  };
+}
+
+/** Types of every sampled customer under one lens (no hysteresis). */
+export function classifySample(lens: CompiledLens, sample: PopulationSample): string[] {
+  return sample.rows.map((r) => classify(lens, r, undefined).classification.type);
+}
+
+/**
+ * Reclassifies a sample of the stored population with `before` and `after`, from each customer's
+ * stored indicator snapshot and traits, without hysteresis so both sides are comparable.
+ * `beforeTypes` may pass the (cached) result of {@link classifySample} for `before`.
+ */
+export function previewLensChange(sample: PopulationSample, before: CompiledLens | undefined, after: CompiledLens, beforeTypes?: readonly string[]) {
+  const beforeCounts: Counts = Object.fromEntries((before?.typeNames ?? []).map((t) => [t, 0]));
+  const afterCounts: Counts = Object.fromEntries(after.typeNames.map((t) => [t, 0]));
+  const was = before ? (beforeTypes ?? classifySample(before, sample)) : undefined;
+  const moves = new Map<string, number>();
+  let changed = 0;
+  sample.rows.forEach((r, i) => {
+    const a = classify(after, r, undefined).classification.type;
+    afterCounts[a] = (afterCounts[a] ?? 0) + 1;
+    const b = was?.[i];
+    if (b === undefined) return;
+    beforeCounts[b] = (beforeCounts[b] ?? 0) + 1;
+    if (a !== b) {
+      changed++;
+      const k = `${b}\u0000${a}`;
+      moves.set(k, (moves.get(k) ?? 0) + 1);
+    }
+  });
+  return {
+    population: sample.population,
+    sampled: sample.rows.length,
+    isSample: sample.rows.length < sample.population,
     before: beforeCounts,
     after: afterCounts,
     changed,
@@ -99,13 +118,18 @@ export function previewLensChange(db: SqliteDatabase, before: CompiledLens | und
   };
 }
 
+/** How long a sample is reused while someone edits (previews come in bursts). */
+const SAMPLE_TTL_MS = 60_000;
+
 /**
  * Lens editing for the dashboard: `GET /api/lenses/:lens/yaml` (the file text),
  * `POST /api/lenses/validate { yaml }` -> `{ ok, errors: [{ line, column, message }] }`,
  * `POST /api/lenses/:lens/preview { yaml }` -> distribution before/after over (a sample of) the
- * population, `PUT /api/lenses/:lens { yaml }` -> saves `<data>/lenses/<lens>.yaml` and reloads.
+ * population (the sample is reused for a minute), `PUT /api/lenses/:lens { yaml }` -> saves `<data>/lenses/<lens>.yaml` and reloads.
  */
 export function registerLensEditRoutes(server: FastifyInstance, deps: LensEditDeps): void {
+  // The sample (and the current lens's types on it) is reused for a minute: an editor previews often.
+  let cache: { at: number; sample: PopulationSample; before: WeakMap<CompiledLens, string[]> } | undefined;
   const validate = (lens: string | undefined, yaml: string) => {
     // The stem must equal `lens:`; validate under the name the file would get.
     const guess = lens ?? /^\s*lens:\s*["']?([A-Za-z0-9_-]+)/m.exec(yaml)?.[1] ?? 'lens';
@@ -130,7 +154,14 @@ export function registerLensEditRoutes(server: FastifyInstance, deps: LensEditDe
     if (!v.ok) return reply.code(400).send({ code: 'invalid_lens', message: 'the lens has errors: fix them before previewing', errors: v.errors.map(errorView) });
     const registry = deps.registry();
     const before = registry.has(lens) ? registry.get(lens) : undefined;
-    return { lens, ...previewLensChange(deps.db, before, compileLens(v.lens)) };
+    const now = Date.now();
+    if (!cache || now - cache.at > SAMPLE_TTL_MS) cache = { at: now, sample: samplePopulation(deps.db), before: new WeakMap() };
+    let beforeTypes: string[] | undefined;
+    if (before) {
+      beforeTypes = cache.before.get(before) ?? classifySample(before, cache.sample);
+      cache.before.set(before, beforeTypes);
+    }
+    return { lens, ...previewLensChange(cache.sample, before, compileLens(v.lens), beforeTypes) };
   });
 
   server.put('/api/lenses/:lens', async (request, reply) => {

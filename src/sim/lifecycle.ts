@@ -11,7 +11,7 @@ export const LIFECYCLE_RULES = {
   lapsedAfterDays: 120,
   newWithinDays: 60,
   riskWindowDays: 90,
-  riskComplaints: 2,
+  riskComplaints: 1,
   riskNegativeStatements: 2,
   /** A dropped-out customer (latent, BG/NBD) silent for more than this is dropping. */
   droppedOutSilenceDays: 30,

@@ -112,6 +112,18 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await page.getByText('Page 2').waitFor();
     await page.getByRole('button', { name: '← Previous' }).click();
     await page.getByText('Page 1').waitFor();
+    // Value and probability filters, then sort the page by CLV (descending).
+    await page.getByLabel('Type').selectOption('valued_heavy_user');
+    await page.getByLabel('Probability').selectOption('0.5');
+    await table.getByRole('button', { name: /CLV/ }).waitFor();
+    const filtered = await table.locator('tbody tr').count();
+    expect(filtered).toBeGreaterThan(0);
+    await table.getByRole('button', { name: /CLV/ }).click();
+    await table.getByRole('button', { name: /CLV/ }).click();
+    expect(await table.locator('th[aria-sort="descending"]').count()).toBe(1);
+    await shot('customers-filtered');
+    await nav('Customers');
+    await page.getByText('Page 1').waitFor();
     await table.locator('tbody tr').first().locator('a').first().click();
     await page.getByRole('heading', { name: 'Why: the evidence' }).waitFor();
     const evidence = page.getByTestId('evidence');

@@ -149,6 +149,23 @@ describe('dashboard API: sessions, roles, CSRF, lens editing', () => {
     expect((await call(e, 'PUT', '/api/lenses/lifecycle', { yaml: 'lens: lifecycle\n' })).status).toBe(400);
   });
 
+  it('filters customers by value and probability in bounded windows', async () => {
+    const a = await signIn('admin');
+    app.db.prepare(`INSERT INTO customer_types (customer_id, lens, type, probability, since) VALUES ('c1', 'lifecycle', 'new', 0.9, 0), ('c2', 'lifecycle', 'established', 0.4, 0)`).run();
+    app.db.prepare(`UPDATE customers SET indicators = json_set(indicators, '$.clv_12m', 500) WHERE id = 'c2'`).run();
+    const byP = await call(a, 'GET', '/api/dashboard/customers?lens=lifecycle&minProbability=0.5');
+    expect((byP.body['customers'] as Array<{ id: string; probability: number }>).map((c) => [c.id, c.probability])).toEqual([['c1', 0.9]]);
+    expect(byP.body['exhausted']).toBe(true);
+    const byClv = await call(a, 'GET', '/api/dashboard/customers?minClv=100');
+    expect((byClv.body['customers'] as Array<{ id: string; clv12m: number }>).map((c) => [c.id, c.clv12m])).toEqual([['c2', 500]]);
+    const page1 = await call(a, 'GET', '/api/dashboard/customers?limit=1');
+    expect(page1.body['nextCursor']).not.toBeNull();
+    const page2 = await call(a, 'GET', `/api/dashboard/customers?limit=1&cursor=${String(page1.body['nextCursor'])}`);
+    expect((page2.body['customers'] as Array<{ id: string }>)[0]!.id).toBe('c2');
+    expect((await call(a, 'GET', '/api/dashboard/customers?minProbability=0.5')).status).toBe(400);
+    expect((await call(a, 'GET', '/api/dashboard/customers?lens=nope&type=x')).status).toBe(404);
+  });
+
   it('serves the built app with an SPA fallback and security headers, but not for unknown API paths', async () => {
     const root = await fetch(`${url}/`);
     expect(root.status).toBe(200);

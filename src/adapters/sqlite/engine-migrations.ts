@@ -99,4 +99,11 @@ export const ENGINE_MIGRATIONS: readonly SqliteMigration[] = [
       );
     `,
   },
+  {
+    version: 12,
+    name: 'events by log position',
+    // Downstream consumers (automation) read each committed batch's events with their customers.
+    sql: `CREATE INDEX customer_events_seq ON customer_events(seq);
+          CREATE INDEX type_history_seq ON type_history(seq);`,
+  },
 ];

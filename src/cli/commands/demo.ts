@@ -56,7 +56,7 @@ export const registerDemoCommand: RegisterCommand = (program: Command, io: CliIo
         env: io.env,
         overrides: { port: o.port, host: o.host, dataDir: o.data, logLevel: o.logLevel },
       });
-      const ext = defaultExtensions(config);
+      const ext = defaultExtensions(config, { examplePlaybooks: true, env: io.env });
       const app = await createApp(config, { extensions: ext.list });
       const { url } = await app.start();
       const now = app.clock.now();

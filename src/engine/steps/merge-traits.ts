@@ -8,7 +8,8 @@ import type { CustomerRecord, TraitChange } from '../../ports/engine-store';
  */
 export function mergeTraits(record: CustomerRecord, e: StoredEvent): TraitChange[] {
   const changes: TraitChange[] = [];
-  if (e.type === 'group' && e.groupId && !record.groups.includes(e.groupId)) record.groups.push(e.groupId);
+  // A new array, not push: new customers share one empty (frozen) array.
+  if (e.type === 'group' && e.groupId && !record.groups.includes(e.groupId)) record.groups = [...record.groups, e.groupId];
   const traits = e.type === 'identify' ? e.traits : e.type === 'track' ? surveyLabels(e) : null;
   if (!traits) return changes;
   for (const [key, value] of Object.entries(traits)) {

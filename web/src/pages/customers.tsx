@@ -1,15 +1,19 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, qs, type CustomerSummary } from '../api';
 import { Async, Empty, ErrorBox, useApi } from '../components';
-import { label, num, when } from '../format';
+import { label, num, pct, when } from '../format';
+import type { ReactNode } from 'react';
 import { Link, useRoute } from '../router';
 import { useSession } from '../session';
 import { NoCustomers } from './portfolio';
 
+type Row = CustomerSummary & { clv12m?: number | null; pAlive?: number | null; probability?: number | null };
 interface Page {
-  customers: CustomerSummary[];
+  customers: Row[];
   nextCursor: string | null;
+  exhausted?: boolean;
 }
+type SortKey = 'name' | 'email' | 'events' | 'lastSeen' | 'clv' | 'pAlive' | 'probability';
 
 const PAGE = 50;
 const EXPORT_MAX = 50_000;
@@ -29,20 +33,41 @@ export function CustomersPage() {
   const query = params.get('query') ?? '';
   const lens = params.get('lens') ?? s.lens;
   const type = params.get('type') ?? '';
+  const minP = params.get('minProbability') ?? '';
+  const minClv = params.get('minClv') ?? '';
+  const alive = params.get('alive') ?? '';
+  const heavy = params.get('heavyUser') ?? '';
+  const advanced = Boolean(minP || minClv || alive || heavy);
+  const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 } | null>(null);
   const [draft, setDraft] = useState(query);
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
   const cursor = cursors[cursors.length - 1] ?? null;
   useEffect(() => {
     setCursors([null]);
     setDraft(query);
-  }, [query, lens, type]);
-  const [page] = useApi<Page>(`/api/customers${qs({ query, lens: type ? lens : undefined, type: type || undefined, limit: PAGE, cursor })}`);
+  }, [query, lens, type, minP, minClv, alive, heavy]);
+  // The value/probability filters go to the dashboard's filter endpoint; search and type to the search API.
+  const listUrl = (limit: number, c: string | null) =>
+    advanced
+      ? `/api/dashboard/customers${qs({
+          lens: type || minP ? lens : undefined,
+          type: type || undefined,
+          minProbability: minP || undefined,
+          minClv: minClv || undefined,
+          maxPAlive: alive === 'at_risk' ? 0.5 : undefined,
+          minPAlive: alive === 'alive' ? 0.5 : undefined,
+          heavyUser: heavy || undefined,
+          limit,
+          cursor: c,
+        })}`
+      : `/api/customers${qs({ query, lens: type ? lens : undefined, type: type || undefined, limit, cursor: c })}`;
+  const [page] = useApi<Page>(listUrl(PAGE, cursor));
   const lensDef = s.lenses.find((l) => l.name === lens);
   const [exporting, setExporting] = useState<string | null>(null);
   const [exportError, setExportError] = useState<Error | null>(null);
 
   const go = (next: Record<string, string>) => {
-    const p = new URLSearchParams({ query, lens, type, ...next });
+    const p = new URLSearchParams({ query, lens, type, minProbability: minP, minClv, alive, heavyUser: heavy, ...next });
     for (const [k, v] of [...p.entries()]) if (!v) p.delete(k);
     navigate(`/customers${p.toString() ? `?${p}` : ''}`);
   };
@@ -58,7 +83,7 @@ export function CustomersPage() {
     let next: string | null = null;
     try {
       do {
-        const p: Page = await api<Page>(`/api/customers${qs({ query, lens: type ? lens : undefined, type: type || undefined, limit: 500, cursor: next })}`);
+        const p: Page = await api<Page>(listUrl(500, next));
         for (const c of p.customers) rows.push([c.id, c.userId, c.email, c.name, c.lastSeen, c.eventCount, ...lensNames.map((l) => c.types[l] ?? '')].map(csvCell).join(','));
         next = p.nextCursor;
         setExporting(`${num(rows.length - 1)} rows…`);
@@ -112,6 +137,30 @@ export function CustomersPage() {
             ))}
           </select>
         </label>
+        <label>
+          Probability
+          <select value={minP} onChange={(e) => go({ minProbability: e.target.value })}>
+            <option value="">any</option>
+            <option value="0.5">≥ 50 %</option>
+            <option value="0.7">≥ 70 %</option>
+            <option value="0.9">≥ 90 %</option>
+          </select>
+        </label>
+        <label>
+          CLV at least
+          <input type="number" min={0} step={50} value={minClv} onChange={(e) => go({ minClv: e.target.value })} style={{ width: '7rem' }} />
+        </label>
+        <label>
+          Activity
+          <select value={alive} onChange={(e) => go({ alive: e.target.value })}>
+            <option value="">any</option>
+            <option value="at_risk">at risk (P(alive) &lt; 50 %)</option>
+            <option value="alive">active (P(alive) ≥ 50 %)</option>
+          </select>
+        </label>
+        <label className="inline">
+          <input type="checkbox" checked={heavy === 'true'} onChange={(e) => go({ heavyUser: e.target.checked ? 'true' : '' })} /> Heavy users
+        </label>
         <button type="submit" className="primary">
           Search
         </button>
@@ -120,7 +169,8 @@ export function CustomersPage() {
         </button>
       </form>
       <p id="search-help" className="muted small">
-        Exact id, user id or email; a name or email prefix; or <code>trait:value</code>. Export takes the filtered list (up to {num(EXPORT_MAX)} rows).
+        Exact id, user id or email; a name or email prefix; or <code>trait:value</code>.{advanced ? ' (The search box is not combined with probability, CLV or activity filters.)' : ''} Click a column heading to sort the page. Export
+        takes the filtered list (up to {num(EXPORT_MAX)} rows).
       </p>
       {exportError ? <ErrorBox error={exportError} /> : null}
       <Async state={page} what="customers">
@@ -136,21 +186,42 @@ export function CustomersPage() {
               <table className="table" data-testid="customer-table">
                 <thead>
                   <tr>
-                    <th scope="col">Customer</th>
-                    <th scope="col">Email</th>
+                    <SortTh k="name" sort={sort} setSort={setSort}>
+                      Customer
+                    </SortTh>
+                    <SortTh k="email" sort={sort} setSort={setSort}>
+                      Email
+                    </SortTh>
                     {s.lenses.map((l) => (
                       <th scope="col" key={l.name}>
                         {l.name}
                       </th>
                     ))}
-                    <th scope="col" className="num">
+                    {advanced ? (
+                      <>
+                        {p.customers.some((c) => c.probability != null) ? (
+                          <SortTh k="probability" sort={sort} setSort={setSort} num>
+                            P({lens})
+                          </SortTh>
+                        ) : null}
+                        <SortTh k="clv" sort={sort} setSort={setSort} num>
+                          CLV
+                        </SortTh>
+                        <SortTh k="pAlive" sort={sort} setSort={setSort} num>
+                          P(alive)
+                        </SortTh>
+                      </>
+                    ) : null}
+                    <SortTh k="events" sort={sort} setSort={setSort} num>
                       Events
-                    </th>
-                    <th scope="col">Last seen</th>
+                    </SortTh>
+                    <SortTh k="lastSeen" sort={sort} setSort={setSort}>
+                      Last seen
+                    </SortTh>
                   </tr>
                 </thead>
                 <tbody>
-                  {p.customers.map((c) => (
+                  {sorted(p.customers, sort).map((c) => (
                     <tr key={c.id}>
                       <td>
                         <Link to={`/customers/${encodeURIComponent(c.id)}`}>{c.name ?? c.userId ?? c.id}</Link>
@@ -159,6 +230,13 @@ export function CustomersPage() {
                       {s.lenses.map((l) => (
                         <td key={l.name}>{c.types[l.name] ? <span className="tag">{label(c.types[l.name])}</span> : '—'}</td>
                       ))}
+                      {advanced ? (
+                        <>
+                          {p.customers.some((x) => x.probability != null) ? <td className="num">{pct(c.probability)}</td> : null}
+                          <td className="num">{num(c.clv12m)}</td>
+                          <td className="num">{pct(c.pAlive)}</td>
+                        </>
+                      ) : null}
                       <td className="num">{num(c.eventCount)}</td>
                       <td>{when(c.lastSeen)}</td>
                     </tr>
@@ -169,7 +247,10 @@ export function CustomersPage() {
                 <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
                   ← Previous
                 </button>
-                <span className="muted">Page {cursors.length}</span>
+                <span className="muted">
+                  Page {cursors.length}
+                  {advanced && p.nextCursor && p.customers.length < PAGE ? ' — searched part of the list; Next looks further' : ''}
+                </span>
                 <button type="button" disabled={!p.nextCursor} onClick={() => setCursors((c) => [...c, p.nextCursor])}>
                   Next →
                 </button>
@@ -179,5 +260,34 @@ export function CustomersPage() {
         }
       </Async>
     </div>
+  );
+}
+
+const SORT_VALUE: Record<SortKey, (r: Row) => string | number> = {
+  name: (r) => (r.name ?? r.userId ?? r.id).toLowerCase(),
+  email: (r) => r.email ?? '',
+  events: (r) => r.eventCount,
+  lastSeen: (r) => r.lastSeen,
+  clv: (r) => r.clv12m ?? -Infinity,
+  pAlive: (r) => r.pAlive ?? -Infinity,
+  probability: (r) => r.probability ?? -Infinity,
+};
+
+function sorted(rows: Row[], sort: { key: SortKey; dir: 1 | -1 } | null): Row[] {
+  if (!sort) return rows;
+  const f = SORT_VALUE[sort.key];
+  return [...rows].sort((a, b) => (f(a) < f(b) ? -sort.dir : f(a) > f(b) ? sort.dir : 0));
+}
+
+/** A column heading that sorts the page (keyboard: it is a button). */
+function SortTh(props: { k: SortKey; sort: { key: SortKey; dir: 1 | -1 } | null; setSort: (s: { key: SortKey; dir: 1 | -1 } | null) => void; num?: boolean; children: ReactNode }) {
+  const active = props.sort?.key === props.k;
+  const dir = active ? props.sort!.dir : 0;
+  return (
+    <th scope="col" className={props.num ? 'num' : undefined} aria-sort={dir === 1 ? 'ascending' : dir === -1 ? 'descending' : 'none'}>
+      <button type="button" className="sort" onClick={() => props.setSort(dir === 1 ? { key: props.k, dir: -1 } : dir === -1 ? null : { key: props.k, dir: 1 })}>
+        {props.children} {dir === 1 ? '▲' : dir === -1 ? '▼' : ''}
+      </button>
+    </th>
   );
 }

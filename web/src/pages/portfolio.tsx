@@ -32,6 +32,8 @@ interface Economics {
 }
 
 const DAY = 86_400_000;
+/** Up to this many customers the history chart loads by itself. */
+const AUTO_HISTORY_MAX = 200_000;
 const PERIODS: Array<[string, number]> = [
   ['Last 7 days', 7],
   ['Last 30 days', 30],
@@ -124,7 +126,7 @@ export function PortfolioPage() {
           </Async>
         </Card>
         <Card title="Customers per type over time" wide id="time-title">
-          <OverTime lens={s.lens} days={days || 365} types={lens?.types.map((t) => t.name) ?? []} />
+          <OverTime lens={s.lens} days={days || 365} types={lens?.types.map((t) => t.name) ?? []} total={dist.status === 'ok' ? dist.data.total : null} />
         </Card>
         <Card
           title="How customers move between types"
@@ -283,10 +285,15 @@ export function PortfolioPage() {
 }
 
 /** Distribution as of evenly spaced dates over the period (one request per point, in parallel). */
-function OverTime(props: { lens: string; days: number; types: string[] }) {
+function OverTime(props: { lens: string; days: number; types: string[]; total: number | null }) {
   const [points, setPoints] = useState<Array<{ at: string; d: Distribution }> | null>(null);
   const [error, setError] = useState<Error | null>(null);
+  // Past distributions are recomputed from the type history: on large populations load them on request.
+  const [wanted, setWanted] = useState(false);
+  const auto = props.total !== null && props.total <= AUTO_HISTORY_MAX;
+  const load = auto || wanted;
   useEffect(() => {
+    if (!load) return;
     const n = 8;
     const now = Math.ceil(Date.now() / 60_000) * 60_000;
     const dates = Array.from({ length: n }, (_, i) => new Date(now - ((n - 1 - i) * props.days * DAY) / (n - 1)).toISOString());
@@ -299,7 +306,18 @@ function OverTime(props: { lens: string; days: number; types: string[] }) {
     return () => {
       live = false;
     };
-  }, [props.lens, props.days]);
+  }, [props.lens, props.days, load]);
+  if (props.total === null) return <Loading what="history" />;
+  if (!load) {
+    return (
+      <p>
+        <button type="button" onClick={() => setWanted(true)}>
+          Show the history over the period
+        </button>{' '}
+        <span className="muted small">With {num(props.total)} customers this takes a few seconds.</span>
+      </p>
+    );
+  }
   if (error) return <ErrorBox error={error} />;
   if (!points) return <Loading what="history" />;
   if (points.every((p) => p.d.total === 0)) return <Empty title="No history in this period yet." />;

@@ -1,0 +1,247 @@
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { SqliteEngineFeed } from '../adapters/sqlite/sqlite-engine-feed';
+import { createSqliteAutomationStore } from '../adapters/sqlite/sqlite-automation-store';
+import { createAutomation, type Automation } from '../automation/automation';
+import { createDefaultChannels } from '../automation/channels';
+import { automationConfigFromEnv } from '../automation/config';
+import { createPlaybookRegistry, watchPlaybooks, type PlaybookRegistry } from '../automation/playbook-registry';
+import type { AutomationSignal, CustomerDirectory, CustomerView, EmittedMessage } from '../automation/types';
+import { DEFAULT_CONTACT_POLICY, type ContactPolicy } from '../domain/contact-policy';
+import { ConfigError } from '../domain/errors';
+import type { StoredEvent } from '../domain/event';
+import { prepareEvent } from '../ingest/prepare-request';
+import type { EngineFeed } from '../ports/engine-feed';
+import type { CustomerRecord } from '../ports/engine-store';
+import type { BuiltEngine } from './build-engine';
+import type { AppExtension } from './create-app';
+import type { EngineExtension } from './engine-extension';
+
+/** Example playbooks and templates shipped with Rapport. */
+export const EXAMPLE_PLAYBOOK_DIR = fileURLToPath(new URL('../../playbooks/', import.meta.url));
+export const BUILTIN_TEMPLATE_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+
+/** Folder where users put their playbooks. */
+export function userPlaybookDir(dataDir: string): string {
+  return join(dataDir, 'playbooks');
+}
+
+/** Options of the automation extension. */
+export interface AutomationExtensionOptions {
+  readonly engine: BuiltEngine;
+  readonly engineExtension: EngineExtension;
+  /** Playbook folders (default: `<data>/playbooks`). */
+  readonly playbookDirs?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  /** Poll for due actions (tests drive `dispatchDue` themselves when false). */
+  readonly dispatch?: boolean;
+}
+
+/** The automation extension with a handle on the engine it wires. */
+export interface AutomationExtension extends AppExtension {
+  automation(): Automation;
+  playbooks(): PlaybookRegistry;
+  /** Waits until every event processed so far has been turned into signals and handled. */
+  settle(): Promise<void>;
+}
+
+/** The customer view the automation engine reads, built from the engine's state and the lenses' policies. */
+export function customerView(engine: BuiltEngine, c: CustomerRecord): CustomerView {
+  const types: Record<string, string> = {};
+  const policies: Record<string, ContactPolicy> = {};
+  for (const [lens, cl] of Object.entries(c.classifications)) {
+    types[lens] = cl.type;
+    if (!engine.lenses.has(lens)) continue;
+    const t = engine.lenses.get(lens).definition.types.find((x) => x.name === cl.type);
+    policies[lens] = t?.policy ?? DEFAULT_CONTACT_POLICY;
+  }
+  const tz = c.traits['timezone'] ?? c.traits['time_zone'];
+  return {
+    customerId: c.id,
+    userId: c.userId ?? c.id,
+    ...(c.email ? { email: c.email } : {}),
+    ...(typeof tz === 'string' ? { timezone: tz } : {}),
+    traits: c.traits,
+    indicators: c.indicators,
+    types,
+    policies,
+  };
+}
+
+function directory(engine: BuiltEngine, feed: EngineFeed): CustomerDirectory {
+  return {
+    async get(id) {
+      const [c] = await feed.customers([id]);
+      return c ? customerView(engine, c) : null;
+    },
+    async *iterate() {
+      let after = '';
+      for (;;) {
+        const page = await feed.page(after, 1000);
+        if (page.length === 0) return;
+        for (const c of page) yield customerView(engine, c);
+        after = page[page.length - 1]!.id;
+      }
+    },
+  };
+}
+
+/** Indicator names that playbook triggers watch for crossings. */
+function watchedIndicators(playbooks: PlaybookRegistry): Set<string> {
+  const out = new Set<string>();
+  for (const pb of playbooks.current()) {
+    const t = pb.trigger as { indicator?: { name: string } };
+    if (t.indicator) out.add(t.indicator.name);
+  }
+  return out;
+}
+
+/**
+ * Plugs marketing automation into the server: after every committed batch of the processor, its type
+ * changes, indicator crossings and events become signals for the playbooks; feedback (deliveries, opens,
+ * clicks, unsubscribes, task completions) goes back into the event log through the ingest writer, so it
+ * updates the indicators and the classification like any other event.
+ */
+export function automationExtension(opts: AutomationExtensionOptions): AutomationExtension {
+  let automation: Automation | undefined;
+  let playbooks: PlaybookRegistry | undefined;
+  let feed: EngineFeed | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let stopWatch: (() => void) | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  let lastSeq = -1;
+  const lastValues = new Map<string, Map<string, number>>();
+
+  /** Signals for everything the processor committed after `after` up to `upto`, in log order. */
+  async function signalsBetween(after: number, upto: number): Promise<AutomationSignal[]> {
+    const f = feed as EngineFeed;
+    const signals: AutomationSignal[] = [];
+    for (const c of await f.typeChangesBetween(after, upto)) {
+      signals.push({ kind: 'type_changed', customerId: c.customerId, lens: c.lens, from: c.from, to: c.to, at: c.at, eventSeq: c.seq });
+    }
+    const events = await f.eventsBetween(after, upto);
+    const touched = new Set<string>();
+    for (const { event: e, customerId } of events) {
+      touched.add(customerId);
+      if (e.type !== 'track' || !e.event) continue;
+      signals.push({ kind: 'event', customerId, event: e.event, properties: e.properties, at: e.timestamp, eventSeq: e.seq });
+    }
+    const watched = watchedIndicators(playbooks as PlaybookRegistry);
+    if (watched.size > 0 && touched.size > 0) {
+      // Crossings compare with the value last seen in this process (none after a restart: no false crossing).
+      for (const c of await f.customers([...touched])) {
+        const prev = lastValues.get(c.id) ?? new Map<string, number>();
+        for (const name of watched) {
+          const value = c.indicators[name];
+          if (typeof value !== 'number') continue;
+          const before = prev.get(name);
+          if (before !== undefined && before !== value) {
+            signals.push({ kind: 'indicator_changed', customerId: c.id, indicator: name, previous: before, value, at: c.lastSeen, eventSeq: upto });
+          }
+          prev.set(name, value);
+        }
+        lastValues.set(c.id, prev);
+      }
+    }
+    signals.sort((a, b) => a.eventSeq - b.eventSeq);
+    return signals;
+  }
+
+  /** Handles everything processed since the automation's own position, then moves the position. */
+  async function catchUp(): Promise<void> {
+    const f = feed as EngineFeed;
+    const a = automation as Automation;
+    const upto = await f.processed();
+    let after = await f.position('automation');
+    while (after < upto) {
+      const end = Math.min(upto, after + 5_000);
+      const signals = await signalsBetween(after, end);
+      // handleMany is idempotent per (playbook, customer, triggering event): a crash before the position
+      // moves re-handles the range without enrolling twice.
+      if (signals.length > 0) await a.handleMany(signals);
+      await f.setPosition('automation', end);
+      after = end;
+    }
+  }
+
+  return {
+    name: 'automation',
+    automation() {
+      if (!automation) throw new Error('automation extension not built yet');
+      return automation;
+    },
+    playbooks() {
+      if (!playbooks) throw new Error('automation extension not built yet');
+      return playbooks;
+    },
+    async routes(server, app) {
+      const env = opts.env ?? process.env;
+      const dirs = opts.playbookDirs ?? [userPlaybookDir(app.config.dataDir)];
+      playbooks = createPlaybookRegistry({ dirs });
+      const errors = playbooks.lastErrors();
+      if (errors.length > 0) {
+        const first = errors[0]!;
+        throw new ConfigError(`${errors.length} playbook error(s):\n${errors.map((e) => `${e.file}:${e.line}:${e.column}: ${e.message}`).join('\n')}`, first, 'invalid_playbook');
+      }
+      const store = createSqliteAutomationStore(app.db);
+      feed = new SqliteEngineFeed(app.db);
+      const base = automationConfigFromEnv(app.config.dataDir, env);
+      const emit = async (messages: readonly EmittedMessage[]) => {
+        const events: StoredEvent[] = [];
+        for (const m of messages) {
+          const r = prepareEvent(m, 'track', {
+            receivedAt: app.clock.now(),
+            sentAt: null,
+            batchContext: null,
+            batchIntegrations: null,
+            sourceId: 'rapport',
+            newMessageId: () => m.messageId,
+          });
+          if (r.kind === 'ok') events.push(r.value);
+          else app.logger.error({ message: m, result: r }, 'feedback event rejected');
+        }
+        if (events.length > 0) await app.ingest.submit(events);
+      };
+      automation = createAutomation({
+        clock: app.clock,
+        store,
+        customers: directory(opts.engine, feed),
+        channels: createDefaultChannels({ store, signingSecret: base.signingSecret, env }),
+        emit,
+        playbooks,
+        config: {
+          ...base,
+          templateDirs: [join(app.config.dataDir, 'templates'), BUILTIN_TEMPLATE_DIR],
+          verifyWriteKey: async (k) => (await app.keyStore.verifyWriteKey(k)) !== null,
+        },
+        logger: app.logger,
+      });
+      await automation.routes(server);
+      stopWatch = watchPlaybooks(playbooks, dirs, (r) => {
+        if (r.ok) app.logger.info({ playbooks: playbooks?.current().length }, 'playbooks reloaded');
+        else app.logger.error({ errors: playbooks?.lastErrors() }, 'playbook reload failed; keeping the last valid set');
+      });
+    },
+    start(app) {
+      const a = automation as Automation;
+      const run = () => {
+        chain = chain.then(catchUp).catch((err: unknown) => app.logger.error({ err }, 'automation could not handle processed events'));
+      };
+      unsubscribe = opts.engineExtension.processor().onBatch(run);
+      run();
+      if (opts.dispatch !== false) a.start();
+    },
+    async stop() {
+      unsubscribe?.();
+      stopWatch?.();
+      await chain;
+      await automation?.stop();
+    },
+    /** For tests: waits until everything processed so far has been handled. */
+    async settle() {
+      await chain;
+      chain = chain.then(catchUp);
+      await chain;
+    },
+  };
+}
