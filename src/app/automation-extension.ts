@@ -68,7 +68,8 @@ export function customerView(engine: BuiltEngine, c: CustomerRecord): CustomerVi
   };
 }
 
-function directory(engine: BuiltEngine, feed: EngineFeed): CustomerDirectory {
+/** The automation's customer directory over the engine's state. */
+export function engineCustomerDirectory(engine: BuiltEngine, feed: EngineFeed): CustomerDirectory {
   return {
     async get(id) {
       const [c] = await feed.customers([id]);
@@ -205,7 +206,7 @@ export function automationExtension(opts: AutomationExtensionOptions): Automatio
       automation = createAutomation({
         clock: app.clock,
         store,
-        customers: directory(opts.engine, feed),
+        customers: engineCustomerDirectory(opts.engine, feed),
         channels: createDefaultChannels({ store, signingSecret: base.signingSecret, env }),
         emit,
         playbooks,

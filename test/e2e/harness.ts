@@ -2,19 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
-import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/app/config';
-import { createApp, type App, type AppExtension } from '../../src/app/create-app';
+import { createApp, type App } from '../../src/app/create-app';
 import { defaultExtensions } from '../../src/app/default-extensions';
 import { createSqliteAutomationStore } from '../../src/adapters/sqlite/sqlite-automation-store';
 import { createSqliteUserStore } from '../../src/adapters/sqlite/sqlite-user-store';
-import { createAutomation } from '../../src/automation/automation';
-import { automationConfigFromEnv } from '../../src/automation/config';
-import { createPlaybookRegistry } from '../../src/automation/playbook-registry';
-import { createInAppChannel, createTaskChannel } from '../../src/automation/store-channels';
-import type { CustomerDirectory, CustomerView } from '../../src/automation/types';
-import type { LensRegistry } from '../../src/classify/lens-registry';
-import type { ContactPolicy } from '../../src/domain/contact-policy';
 import { dashboardExtension } from '../../src/http/dashboard-routes';
 import type { AutomationStore } from '../../src/ports/automation-store';
 import type { UserRole } from '../../src/ports/user-store';
@@ -39,72 +31,12 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-/** Customers as the automation sees them, read from the engine's tables (test wiring until the lead's automation extension lands). */
-function engineDirectory(app: App, lenses: () => LensRegistry): CustomerDirectory {
-  type Row = { id: string; user_id: string | null; email: string | null; traits: string; indicators: string; classifications: string };
-  const view = (r: Row): CustomerView => {
-    const classes = JSON.parse(r.classifications) as Record<string, { type: string }>;
-    const types = Object.fromEntries(Object.entries(classes).map(([l, c]) => [l, c.type]));
-    const policies: Record<string, ContactPolicy> = {};
-    for (const [l, t] of Object.entries(types)) {
-      const reg = lenses();
-      if (reg.has(l)) {
-        const p = reg.get(l).definition.types.find((x) => x.name === t)?.policy;
-        if (p) policies[l] = p;
-      }
-    }
-    return {
-      customerId: r.id,
-      userId: r.user_id ?? r.id,
-      ...(r.email ? { email: r.email } : {}),
-      traits: JSON.parse(r.traits) as Record<string, unknown>,
-      indicators: JSON.parse(r.indicators) as Record<string, number>,
-      types,
-      policies,
-    };
-  };
-  return {
-    async get(id) {
-      const r = app.db.prepare('SELECT id, user_id, email, traits, indicators, classifications FROM customers WHERE id = ?').get(id) as Row | undefined;
-      return r ? view(r) : null;
-    },
-    async *iterate() {
-      for (const r of app.db.prepare('SELECT id, user_id, email, traits, indicators, classifications FROM customers ORDER BY id').iterate() as Iterable<Row>) yield view(r);
-    },
-  };
-}
-
-/** Automation routes for the e2e server when the default extensions do not bring them yet. */
-function testAutomationExtension(lenses: () => LensRegistry, holder: { store?: AutomationStore }): AppExtension {
-  return {
-    name: 'automation',
-    async routes(server: FastifyInstance, app: App) {
-      const store = createSqliteAutomationStore(app.db);
-      holder.store = store;
-      const automation = createAutomation({
-        clock: app.clock,
-        store,
-        customers: engineDirectory(app, lenses),
-        channels: { task: createTaskChannel(store), in_app: createInAppChannel(store) },
-        emit: async () => {},
-        playbooks: createPlaybookRegistry({ dirs: [join(ROOT, 'playbooks')] }),
-        config: { ...automationConfigFromEnv(app.config.dataDir, { RAPPORT_SIGNING_SECRET: 'e2e-secret-0123456789abcdef' }), templateDirs: [join(ROOT, 'templates')] },
-      });
-      await automation.routes(server);
-    },
-  };
-}
-
 /** Starts the full server (engine + automation + dashboard) on a fresh data dir and streams simulated customers into it. */
 export async function startDashboardServer(opts: { customers: number; days: number; seed?: number; extra?: unknown[] }): Promise<DashboardServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rapport-e2e-'));
   const config = loadConfig({ cwd: dataDir, env: {}, overrides: { port: 0, dataDir } });
-  const defaults = defaultExtensions(config);
-  const lenses = () => defaults.engine.lenses;
-  const holder: { store?: AutomationStore } = {};
-  const extensions = [...defaults.list];
-  if (!extensions.some((e) => e.name === 'automation')) extensions.push(testAutomationExtension(lenses, holder));
-  extensions.push(dashboardExtension({ lensRegistry: lenses }));
+  const defaults = defaultExtensions(config, { examplePlaybooks: true, env: { RAPPORT_SIGNING_SECRET: 'e2e-secret-0123456789abcdef' } });
+  const extensions = [...defaults.list, dashboardExtension({ lensRegistry: () => defaults.engine.lenses })];
   const app = await createApp(config, { logger: pino({ level: 'silent' }), extensions });
   const { writeKey } = await app.keyStore.createSource('e2e', Date.now());
   const { url } = await app.start();
@@ -143,10 +75,7 @@ export async function startDashboardServer(opts: { customers: number; days: numb
     url,
     dataDir,
     writeKey,
-    get automation() {
-      if (!holder.store) return createSqliteAutomationStore(app.db);
-      return holder.store;
-    },
+    automation: createSqliteAutomationStore(app.db),
     users,
     caughtUp,
     send,

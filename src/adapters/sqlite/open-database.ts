@@ -8,7 +8,7 @@ export type SqliteDatabase = Database.Database;
 
 /**
  * Opens (creating if needed) the embedded database file in WAL mode with full fsync on commit,
- * and applies pending migrations in one transaction each. `:memory:` is allowed for tests of pure logic.
+ * and applies pending migrations (one transaction each). `:memory:` is allowed for tests of pure logic.
  */
 export function openSqliteDatabase(file: string): SqliteDatabase {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -24,17 +24,24 @@ export function openSqliteDatabase(file: string): SqliteDatabase {
   return db;
 }
 
-/** Applies migrations newer than the database's `user_version`; safe to call on every start. */
+/**
+ * Applies every migration not yet recorded in `schema_migrations`, in version order, each in its own
+ * transaction; safe to call on every start. Recording applied versions (not just the highest) keeps
+ * components that own separate version ranges independent of each other.
+ */
 export function migrate(db: SqliteDatabase): number {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  let applied = 0;
-  for (const m of SQLITE_MIGRATIONS) {
-    if (m.version <= current) continue;
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  let n = 0;
+  for (const m of [...SQLITE_MIGRATIONS].sort((a, b) => a.version - b.version)) {
+    if (applied.has(m.version)) continue;
     db.transaction(() => {
       db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
+      // Wall-clock time is only a note for operators here; nothing reads it back.
+      record.run(m.version, m.name, Date.now());
     })();
-    applied++;
+    n++;
   }
-  return applied;
+  return n;
 }

@@ -13,6 +13,7 @@ import { NotFoundError, RapportError } from '../../domain/errors';
 import { formatPlaybookError, type PlaybookError } from '../../domain/playbook-parse';
 import { dataOption, jsonOption, parsePositiveInt, printResult, UsageError, type CliIo } from '../cli-context';
 import type { RegisterCommand } from './index';
+import { openCustomerDirectory } from '../../app/open-customer-directory';
 
 /** `--playbooks DIR` (env RAPPORT_PLAYBOOKS_DIR, default ./playbooks). */
 export function playbooksOption(): Option {
@@ -31,11 +32,6 @@ export class PlaybookFilesError extends RapportError {
   }
 }
 
-/**
- * Where `dry-run` gets the current population when no `--customers` file is given. The app wires
- * the engine-state directory here (see docs/automation.md); without it a file is required.
- */
-export const customerSources: { fromData: ((dataDir: string) => Promise<CustomerDirectory>) | null } = { fromData: null };
 
 function openRegistry(dir: string) {
   const reg = createPlaybookRegistry({ dirs: [dir] });
@@ -108,9 +104,9 @@ export const registerPlaybooksCommand: RegisterCommand = (program: Command, io: 
       const pb = reg.get(name);
       if (!pb) throw new NotFoundError('playbook', name);
       let customers: CustomerDirectory;
+      let closeCustomers = () => {};
       if (opts.customers) customers = loadCustomersFile(opts.customers);
-      else if (customerSources.fromData) customers = await customerSources.fromData(opts.data);
-      else throw new UsageError('no customer source: pass --customers FILE (JSON lines of customer views)');
+      else ({ customers, close: closeCustomers } = openCustomerDirectory(opts.data));
       const db = openSqliteDatabase(join(opts.data, 'rapport.db'));
       try {
         const store = createSqliteAutomationStore(db);
@@ -119,6 +115,7 @@ export const registerPlaybooksCommand: RegisterCommand = (program: Command, io: 
         printResult(io, opts.json, report, () => formatDryRun(report));
       } finally {
         db.close();
+        closeCustomers();
       }
     });
 };
