@@ -10,14 +10,14 @@ export interface LiveCustomer {
   lensStates: Record<string, LensStateLike>;
   dirty: boolean;
   /** Orders and revenue when the purchase summary was last taken (avoids recomputing it per event). */
-  lastPurchaseKey?: number;
+  lastPurchaseKey?: number | undefined;
   /** Value scores computed at the last applied event. */
   scores?: ValueScores | undefined;
   /**
    * Inputs of `scores` (purchase summary in weeks and the value engine's model generation): scores
    * are a pure function of them, so they are recomputed only when one changes (at most daily).
    */
-  scoreKey?: [x: number, tx: number, T: number, monetary: number, generation: number];
+  scoreKey?: [x: number, tx: number, T: number, monetary: number, generation: number] | undefined;
 }
 
 const textEncoder = new TextEncoder();
@@ -40,11 +40,11 @@ export function encodeCustomerState(modules: EngineModules, live: LiveCustomer):
 /** Decodes a blob written by {@link encodeCustomerState}; a missing blob gives fresh state. */
 export function decodeCustomerState(modules: EngineModules, record: CustomerRecord): LiveCustomer {
   const blob = record.state;
-  if (!blob || blob.length < 4) return { record, ind: modules.indicators.create(), lensStates: {}, dirty: false };
+  if (!blob || blob.length < 4) return live(record, modules.indicators.create(), {}, false);
   const len = new DataView(blob.buffer, blob.byteOffset, blob.byteLength).getUint32(0, true);
   const ind = modules.indicators.decode(blob.subarray(4, 4 + len));
   const lensStates = JSON.parse(textDecoder.decode(blob.subarray(4 + len))) as Record<string, LensStateLike>;
-  return { record, ind, lensStates, dirty: false };
+  return live(record, ind, lensStates, false);
 }
 
 /** Shared by new customers until their first anonymous id or group (replaced, never pushed to). */
@@ -52,8 +52,8 @@ const NO_IDS: string[] = Object.freeze([]) as unknown as string[];
 
 /** A new, empty customer. */
 export function newCustomer(modules: EngineModules, id: string, userId: string | null, t: number): LiveCustomer {
-  return {
-    record: {
+  return live(
+    {
       id,
       userId,
       anonymousIds: NO_IDS,
@@ -69,8 +69,13 @@ export function newCustomer(modules: EngineModules, id: string, userId: string |
       indicators: {},
       purchaseDays: null,
     },
-    ind: modules.indicators.create(),
-    lensStates: {},
-    dirty: true,
-  };
+    modules.indicators.create(),
+    {},
+    true,
+  );
+}
+
+/** Every field set up front: one object shape, all fields in-object (no separate property store). */
+function live(record: CustomerRecord, ind: unknown, lensStates: Record<string, LensStateLike>, dirty: boolean): LiveCustomer {
+  return { record, ind, lensStates, dirty, lastPurchaseKey: undefined, scores: undefined, scoreKey: undefined };
 }

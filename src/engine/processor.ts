@@ -68,12 +68,35 @@ function slim(live: LiveCustomer, lenses: readonly string[]): void {
   const r = live.record;
   r.state = null;
   r.indicators = NONE;
+  const keys = Object.keys(r.classifications);
+  let k = 0;
+  let mirrors = true;
   for (const lens of lenses) {
     const state = live.lensStates[lens];
-    if (state !== undefined && r.classifications[lens] !== undefined) r.classifications[lens] = state as unknown as StoredClassification;
+    if (state === undefined || r.classifications[lens] === undefined) continue;
+    r.classifications[lens] = state as unknown as StoredClassification;
+    if (keys[k++] !== lens) mirrors = false;
   }
+  // Nothing but the lens states, in lens order: drop the object, rebuilt on demand (classificationsOf).
+  if (mirrors && k === keys.length) r.classifications = MIRRORED;
   live.scores = undefined;
   live.scoreKey = undefined;
+}
+
+/** A slimmed record's classifications are exactly its lens states, in lens order (see slim). */
+const MIRRORED: Record<string, StoredClassification> = Object.freeze({}) as Record<string, StoredClassification>;
+
+/** The record's classifications, rebuilt from the lens states when slim dropped them. */
+function classificationsOf(live: LiveCustomer, lenses: readonly string[]): Record<string, StoredClassification> {
+  const r = live.record;
+  if (r.classifications !== MIRRORED) return r.classifications;
+  const out: Record<string, StoredClassification> = {};
+  for (const lens of lenses) {
+    const state = live.lensStates[lens];
+    if (state !== undefined) out[lens] = state as unknown as StoredClassification;
+  }
+  r.classifications = out;
+  return out;
 }
 
 const emptyPending = (): Pending => ({
@@ -294,16 +317,18 @@ export class Processor {
       r.purchaseDays = days;
       value.purchases.set(r.id, days);
     }
-    for (const lens of modules.lenses.names()) {
+    const lenses = modules.lenses.names();
+    const classifications = classificationsOf(live, lenses);
+    for (const lens of lenses) {
       const prevState = live.lensStates[lens];
       const state = modules.lenses.decide(lens, indicators, r.traits, prevState, e.timestamp);
-      const prev = r.classifications[lens];
+      const prev = classifications[lens];
       // decide returns the previous state itself when nothing changed.
       if (state === prevState && prev) continue;
       live.lensStates[lens] = state;
       if (prev && prev.type === state.type) continue;
       // Probabilities and evidence are filled once per batch (explain); the type is exact per event.
-      r.classifications[lens] = { lens, type: state.type, probability: 0, probabilities: NONE, evidence: NO_EVIDENCE, since: state.since };
+      classifications[lens] = { lens, type: state.type, probability: 0, probabilities: NONE, evidence: NO_EVIDENCE, since: state.since };
       if (this.rebuilding) continue;
       this.pending.typeChanges.push({
         customerId: r.id,
@@ -357,6 +382,7 @@ export class Processor {
     const r = live.record;
     // The scores of the customer's last event: a refit later in the batch must not change them.
     r.indicators = modules.indicators.read(live.ind, r.traits, live.scores);
+    classificationsOf(live, modules.lenses.names());
     for (const lens of modules.lenses.names()) {
       const c = r.classifications[lens];
       const state = live.lensStates[lens];
@@ -390,7 +416,7 @@ export class Processor {
     }
     // The survivor's type may differ after the merge: record that change, caused by this event.
     for (const [lens, c] of Object.entries(rebuilt.record.classifications)) {
-      const before = into.record.classifications[lens]?.type ?? null;
+      const before = classificationsOf(into, modules.lenses.names())[lens]?.type ?? null;
       if (before !== c.type) {
         this.pending.typeChanges.push({ customerId: d.into, lens, from: before, to: c.type, at: e.timestamp, seq: e.seq, messageId: e.messageId, event: e.event ?? e.type });
       }

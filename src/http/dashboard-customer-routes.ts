@@ -6,7 +6,7 @@ import { ValidationError } from '../domain/errors';
 import { parseQuery, requireLens, type LensNames } from './customer-routes';
 
 /** Rows examined per request at most: a page of a very selective filter may come back short, with a cursor to go on. */
-export const FILTER_WINDOW = 50_000;
+export const FILTER_WINDOW = 20_000;
 
 const num = z.coerce.number().finite();
 const filterQuery = z.strictObject({

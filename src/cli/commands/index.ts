@@ -15,6 +15,7 @@ import { registerPlaybooksCommand } from './playbooks';
 import { registerReportCommand } from './report';
 import { registerSimulateCommand } from './simulate';
 import { registerUsersCommand } from './users';
+import { registerMigrateCommand } from './migrate';
 
 /** A command module registers its sub-command(s) on the program. */
 export type RegisterCommand = (program: Command, io: CliIo) => void;
@@ -36,4 +37,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerReportCommand,
   registerSimulateCommand,
   registerUsersCommand,
+  registerMigrateCommand,
 ];

@@ -1,0 +1,213 @@
+import type { StoredEvent } from '../../domain/event';
+import type {
+  CustomerPage,
+  CustomerQueries,
+  CustomerQuery,
+  CustomerRecord,
+  CustomerSummary,
+  TraitChange,
+  TypeChange,
+} from '../../ports/engine-store';
+import { traitIndexValue } from '../sqlite/sqlite-engine-store';
+import { rowToCustomer } from '../sqlite/sqlite-engine-store';
+import { decodeEventRow, type EventRow } from '../sqlite/sqlite-event-log';
+import type { PostgresPool } from './open-pool';
+import type { PostgresCustomerRow } from './postgres-engine-store';
+
+interface SummaryRow {
+  id: string;
+  user_id: string | null;
+  email: string | null;
+  name: string | null;
+  last_seen: number;
+  event_count: number;
+  classifications: string;
+  k?: string;
+}
+
+const SUMMARY_COLUMNS = 'c.id, c.user_id, c.email, c.name, c.last_seen, c.event_count, c.classifications';
+
+function toSummary(r: SummaryRow): CustomerSummary {
+  const cls = JSON.parse(r.classifications) as Record<string, { type: string }>;
+  const types: Record<string, string> = {};
+  for (const [lens, c] of Object.entries(cls)) types[lens] = c.type;
+  return { id: r.id, userId: r.user_id, email: r.email, name: r.name, lastSeen: r.last_seen, eventCount: r.event_count, types };
+}
+
+function encodeCursor(parts: unknown[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+
+function decodeCursor(cursor: string | null | undefined): unknown[] | null {
+  if (!cursor) return null;
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    return Array.isArray(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+interface TypeHistoryRow {
+  customer_id: string;
+  lens: string;
+  from_type: string | null;
+  to_type: string;
+  at: number;
+  seq: number;
+  message_id: string;
+  event: string | null;
+}
+
+/**
+ * Read side over PostgreSQL, same behaviour as the SQLite one: every list walks an index in key order and
+ * pages with a keyset cursor (no OFFSET), so a page costs the same at 10M customers as at 1K.
+ * Key columns are `COLLATE "C"`, so cursor comparisons are byte order and use the B-tree indexes.
+ */
+export class PostgresCustomerQueries implements CustomerQueries {
+  constructor(private readonly pool: PostgresPool) {}
+
+  async findCustomer(idOrIdentity: string): Promise<CustomerRecord | null> {
+    const r = await this.pool.query<PostgresCustomerRow>(
+      `SELECT * FROM customers WHERE id = COALESCE(
+         (SELECT id FROM customers WHERE id = $1),
+         (SELECT into_id FROM customer_merges WHERE from_id = $1),
+         (SELECT customer_id FROM identities WHERE kind = 'user' AND value = $1),
+         (SELECT customer_id FROM identities WHERE kind = 'anon' AND value = $1),
+         (SELECT id FROM customers WHERE email = lower($1) LIMIT 1))`,
+      [idOrIdentity],
+    );
+    return r.rows[0] ? rowToCustomer(r.rows[0]) : null;
+  }
+
+  async searchCustomers(q: CustomerQuery): Promise<CustomerPage> {
+    const limit = Math.max(1, Math.min(q.limit, 500));
+    const cursor = decodeCursor(q.cursor);
+    const query = q.query?.trim() ?? '';
+    const params: unknown[] = [limit + 1];
+    const p = (v: unknown): string => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    let typeJoin = '';
+    if (q.lens && q.type) {
+      typeJoin = `JOIN customer_types t ON t.customer_id = c.id AND t.lens = ${p(q.lens)} AND t.type = ${p(q.type)}`;
+    }
+    let sql: string;
+    let cursorOf: (r: SummaryRow) => unknown[];
+
+    const trait = /^([A-Za-z0-9_.-]+):(.+)$/.exec(query);
+    if (!query) {
+      sql = `SELECT ${SUMMARY_COLUMNS} FROM customers c ${typeJoin} WHERE c.id > ${p(str(cursor?.[0]))} ORDER BY c.id LIMIT $1`;
+      cursorOf = (r) => [r.id];
+    } else if (trait && !query.includes('@')) {
+      sql = `SELECT ${SUMMARY_COLUMNS} FROM customer_traits ct JOIN customers c ON c.id = ct.customer_id ${typeJoin}
+             WHERE ct.key = ${p(trait[1])} AND ct.value = ${p(traitIndexValue(trait[2]))} AND ct.customer_id > ${p(str(cursor?.[0]))}
+             ORDER BY ct.customer_id LIMIT $1`;
+      cursorOf = (r) => [r.id];
+    } else {
+      // Prefix search over the email and name indexes plus exact identity matches; ordered by a sort key.
+      const prefix = query.toLowerCase();
+      const qp = p(query);
+      const lo = p(prefix);
+      const hi = p(prefix + '\uffff');
+      const after = p(str(cursor?.[0]));
+      const afterId = p(str(cursor?.[1]));
+      sql = `SELECT * FROM (
+               SELECT ${SUMMARY_COLUMNS}, '0' || c.id AS k FROM customers c ${typeJoin}
+                 WHERE c.id IN (SELECT customer_id FROM identities WHERE value = ${qp} UNION SELECT ${qp}::text)
+               UNION
+               SELECT ${SUMMARY_COLUMNS}, '1' || c.email AS k FROM customers c ${typeJoin}
+                 WHERE c.email >= ${lo} AND c.email < ${hi}
+               UNION
+               SELECT ${SUMMARY_COLUMNS}, '2' || lower(c.name) AS k FROM customers c ${typeJoin}
+                 WHERE lower(c.name) >= ${lo} AND lower(c.name) < ${hi}
+             ) s WHERE (k > ${after} OR (k = ${after} AND id > ${afterId})) ORDER BY k, id LIMIT $1`;
+      cursorOf = (r) => [r.k, r.id];
+    }
+    const r = await this.pool.query<SummaryRow>(sql, params);
+    const rows = r.rows;
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    // One customer can match by identity, email and name; show it once.
+    const seen = new Set<string>();
+    const customers = page.filter((x) => (seen.has(x.id) ? false : (seen.add(x.id), true))).map(toSummary);
+    const last = page[page.length - 1];
+    return { customers, nextCursor: more && last ? encodeCursor(cursorOf(last)) : null };
+  }
+
+  async recentEvents(customerId: string, limit: number): Promise<StoredEvent[]> {
+    const r = await this.pool.query<EventRow>(
+      `SELECT e.* FROM customer_events ce JOIN events e ON e.seq = ce.seq
+       WHERE ce.customer_id = $1 ORDER BY ce.seq DESC LIMIT $2`,
+      [customerId, limit],
+    );
+    return r.rows.map(decodeEventRow);
+  }
+
+  async typeHistory(customerId: string): Promise<TypeChange[]> {
+    const r = await this.pool.query<TypeHistoryRow>(`SELECT * FROM type_history WHERE customer_id = $1 ORDER BY at, id`, [customerId]);
+    return r.rows.map((x) => ({
+      customerId: x.customer_id,
+      lens: x.lens,
+      from: x.from_type,
+      to: x.to_type,
+      at: x.at,
+      seq: x.seq,
+      messageId: x.message_id,
+      event: x.event,
+    }));
+  }
+
+  async traitHistory(customerId: string, limit: number): Promise<TraitChange[]> {
+    const r = await this.pool.query<{ customer_id: string; key: string; value: string | null; at: number; seq: number }>(
+      `SELECT * FROM trait_history WHERE customer_id = $1 ORDER BY at DESC, id DESC LIMIT $2`,
+      [customerId, limit],
+    );
+    return r.rows.map((x) => ({
+      customerId: x.customer_id,
+      key: x.key,
+      value: x.value === null ? null : (JSON.parse(x.value) as unknown),
+      at: x.at,
+      seq: x.seq,
+    }));
+  }
+
+  async distribution(lens: string, asOf?: number): Promise<Record<string, number>> {
+    const r =
+      asOf === undefined
+        ? await this.pool.query<{ type: string; n: number }>(
+            `SELECT type, COUNT(*) AS n FROM customer_types WHERE lens = $1 GROUP BY type`,
+            [lens],
+          )
+        : await this.pool.query<{ type: string; n: number }>(
+            // The latest change at or before asOf per customer is its type then.
+            `SELECT to_type AS type, COUNT(*) AS n FROM (
+               SELECT DISTINCT ON (customer_id) to_type FROM type_history
+                WHERE lens = $1 AND at <= $2 ORDER BY customer_id, at DESC, id DESC) s
+             GROUP BY to_type`,
+            [lens, asOf],
+          );
+    const out: Record<string, number> = {};
+    for (const x of r.rows) out[x.type] = x.n;
+    return out;
+  }
+
+  async transitions(lens: string, from: number, to: number): Promise<Array<{ from: string | null; to: string; count: number }>> {
+    const r = await this.pool.query<{ from_type: string | null; to_type: string; n: number }>(
+      `SELECT from_type, to_type, COUNT(*) AS n FROM type_history WHERE lens = $1 AND at >= $2 AND at < $3
+       GROUP BY from_type, to_type ORDER BY n DESC, from_type NULLS FIRST, to_type`,
+      [lens, from, to],
+    );
+    return r.rows.map((x) => ({ from: x.from_type, to: x.to_type, count: x.n }));
+  }
+
+  async countCustomers(): Promise<number> {
+    const r = await this.pool.query<{ n: number }>('SELECT COUNT(*) AS n FROM customers');
+    return r.rows[0]?.n ?? 0;
+  }
+}

@@ -1,0 +1,42 @@
+import { openPostgresPool, type OpenPoolOptions, type PostgresPool } from '../adapters/postgres/open-pool';
+import { createPostgresAutomationStore } from '../adapters/postgres/postgres-automation-store';
+import { PostgresCustomerQueries } from '../adapters/postgres/postgres-customer-queries';
+import { PostgresEngineStore } from '../adapters/postgres/postgres-engine-store';
+import { PostgresEventLog } from '../adapters/postgres/postgres-event-log';
+import { PostgresKeyStore } from '../adapters/postgres/postgres-key-store';
+import { createPostgresUserStore } from '../adapters/postgres/postgres-user-store';
+import type { AutomationStore } from '../ports/automation-store';
+import type { CustomerQueries, EngineStore } from '../ports/engine-store';
+import type { EventLog } from '../ports/event-log';
+import type { KeyStore } from '../ports/key-store';
+import type { UserStore } from '../ports/user-store';
+
+/** Every storage port on one PostgreSQL pool (scaled-out mode). */
+export interface OpenPostgresStore {
+  readonly pool: PostgresPool;
+  readonly eventLog: EventLog;
+  readonly keyStore: KeyStore;
+  readonly engineStore: EngineStore;
+  readonly customerQueries: CustomerQueries;
+  readonly automationStore: AutomationStore;
+  readonly userStore: UserStore;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a pool on `url` (from `--database-url` / `DATABASE_URL`), applies pending migrations under an
+ * advisory lock, and builds every PostgreSQL adapter on it. Call `close()` when done.
+ */
+export async function openPostgresStore(url: string, opts: OpenPoolOptions = {}): Promise<OpenPostgresStore> {
+  const pool = await openPostgresPool(url, opts);
+  return {
+    pool,
+    eventLog: new PostgresEventLog(pool),
+    keyStore: new PostgresKeyStore(pool),
+    engineStore: new PostgresEngineStore(pool),
+    customerQueries: new PostgresCustomerQueries(pool),
+    automationStore: createPostgresAutomationStore(pool),
+    userStore: createPostgresUserStore(pool),
+    close: () => pool.end(),
+  };
+}
