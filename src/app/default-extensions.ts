@@ -4,6 +4,7 @@ import { automationExtension, EXAMPLE_PLAYBOOK_DIR, userPlaybookDir, type Automa
 import { buildEngine, unitCostsSchema, valueSectionSchema, type BuiltEngine } from './build-engine';
 import { parseConfigSection } from './config-section';
 import { engineExtension, type EngineExtension } from './engine-extension';
+import { dashboardExtension } from '../http/dashboard-routes';
 
 /** The extensions of a full server, with handles tests and the demo use. */
 export interface DefaultExtensions {
@@ -24,7 +25,7 @@ export interface DefaultExtensionOptions {
 
 /**
  * The extensions `rapport start` runs: the relationship engine (processor, customer/lens/value/stream
- * routes) and marketing automation on top of it. Validates their configuration first (fail fast).
+ * routes), marketing automation on top of it, and the web dashboard. Validates their configuration first (fail fast).
  */
 export function defaultExtensions(config: RapportConfig, opts: DefaultExtensionOptions = {}): DefaultExtensions {
   const engine = buildEngine({
@@ -43,5 +44,6 @@ export function defaultExtensions(config: RapportConfig, opts: DefaultExtensionO
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.dispatch !== undefined ? { dispatch: opts.dispatch } : {}),
   });
-  return { list: [engineExt, automationExt], engine, engineExtension: engineExt, automationExtension: automationExt };
+  const dashboard = dashboardExtension({ lensRegistry: () => engine.lenses });
+  return { list: [engineExt, automationExt, dashboard], engine, engineExtension: engineExt, automationExtension: automationExt };
 }

@@ -98,6 +98,28 @@ describe('profiles through the admin API', () => {
     expect(filtered.body.customers).toHaveLength(top.count);
   });
 
+  it('pages a name-prefix search across identity, e-mail and name matches', async () => {
+    const batch = Array.from({ length: 12 }, (_, i) => ({ type: 'identify', userId: `z${i}`, traits: { name: `Zed ${String(i).padStart(2, '0')}`, email: i < 3 ? `zed${i}@x.org` : `other${i}@x.org` } }));
+    batch.push({ type: 'identify', userId: 'zed', traits: { name: 'Someone Else', email: 'se@x.org' } });
+    const res = await fetch(`${url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}` }, body: JSON.stringify({ batch }) });
+    expect(res.status).toBe(200);
+    await settled();
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page = await api(`/api/customers?query=zed&limit=5${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...page.body.customers.map((c: { id: string }) => c.id));
+      cursor = page.body.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    // The exact identity first, then e-mail prefix matches, then name prefix matches; each customer once.
+    expect(seen[0]).toBe('zed');
+    expect(seen.slice(1, 4)).toEqual(['z0', 'z1', 'z2']);
+    expect(new Set(seen).size).toBe(13);
+    expect(seen).toHaveLength(13);
+  });
+
   it('answers bad queries with precise errors', async () => {
     expect((await api('/api/lenses/nope/distribution')).body).toMatchObject({ code: 'unknown_lens' });
     expect((await api('/api/lenses/nope/distribution')).status).toBe(404);

@@ -109,7 +109,9 @@ export async function migratePostgres(
   pool: PostgresPool,
   migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS,
 ): Promise<AppliedMigration[]> {
-  const client = await pool.connect();
+  const client = await pool.connect().catch((e: unknown) => {
+    throw asUnavailable(e, pool.options.connectionString ?? 'the configured URL');
+  });
   try {
     await client.query(`SELECT pg_advisory_lock(hashtext('rapport.migrate.' || current_schema()))`);
     try {

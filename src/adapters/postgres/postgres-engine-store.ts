@@ -48,12 +48,17 @@ export class PostgresEngineStore implements EngineStore {
   async resolveIdentities(keys: ReadonlyArray<{ kind: IdentityKind; value: string }>): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     if (keys.length === 0) return out;
+    // `value = ANY` probes the value index once per key whatever the planner thinks of an unnest join
+    // (which it estimates at 100 rows and may hash-join against the whole table); kinds are filtered here.
+    const wanted = new Set(keys.map((k) => identityKey(k.kind, k.value)));
     const r = await this.pool.query<{ kind: IdentityKind; value: string; customer_id: string }>(
-      `SELECT i.kind, i.value, i.customer_id FROM unnest($1::text[], $2::text[]) AS k(kind, value)
-         JOIN identities i ON i.kind = k.kind AND i.value = k.value`,
-      [keys.map((k) => k.kind), keys.map((k) => k.value)],
+      `SELECT kind, value, customer_id FROM identities WHERE value = ANY($1::text[])`,
+      [[...new Set(keys.map((k) => k.value))]],
     );
-    for (const row of r.rows) out.set(identityKey(row.kind, row.value), row.customer_id);
+    for (const row of r.rows) {
+      const key = identityKey(row.kind, row.value);
+      if (wanted.has(key)) out.set(key, row.customer_id);
+    }
     return out;
   }
 

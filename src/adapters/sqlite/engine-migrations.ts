@@ -106,4 +106,14 @@ export const ENGINE_MIGRATIONS: readonly SqliteMigration[] = [
     sql: `CREATE INDEX customer_events_seq ON customer_events(seq);
           CREATE INDEX type_history_seq ON type_history(seq);`,
   },
+  {
+    version: 13,
+    name: 'search indexes in page order',
+    sql: `
+      DROP INDEX customers_email;
+      DROP INDEX customers_name;
+      CREATE INDEX customers_email ON customers(email, id) WHERE email IS NOT NULL;
+      CREATE INDEX customers_name ON customers(name COLLATE NOCASE, id) WHERE name IS NOT NULL;
+    `,
+  },
 ];

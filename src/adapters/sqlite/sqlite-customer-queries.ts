@@ -89,24 +89,7 @@ export class SqliteCustomerQueries implements CustomerQueries {
              WHERE ct.key = @key AND ct.value = @value AND ct.customer_id > @after ORDER BY ct.customer_id LIMIT @limit`;
       cursorOf = (r) => [r.id];
     } else {
-      // Prefix search over the email and name indexes plus exact identity matches; ordered by a sort key.
-      const prefix = query.toLowerCase();
-      params['q'] = query;
-      params['lo'] = prefix;
-      params['hi'] = prefix + '\uffff';
-      params['after'] = (cursor?.[0] as string) ?? '';
-      params['afterId'] = (cursor?.[1] as string) ?? '';
-      sql = `SELECT * FROM (
-               SELECT ${SUMMARY_COLUMNS}, '0' || c.id AS k FROM customers c ${typeJoin}
-                 WHERE c.id IN (SELECT customer_id FROM identities WHERE value = @q UNION SELECT @q)
-               UNION
-               SELECT ${SUMMARY_COLUMNS}, '1' || c.email AS k FROM customers c ${typeJoin}
-                 WHERE c.email >= @lo AND c.email < @hi
-               UNION
-               SELECT ${SUMMARY_COLUMNS}, '2' || lower(c.name) AS k FROM customers c ${typeJoin}
-                 WHERE c.name >= @lo COLLATE NOCASE AND c.name < @hi COLLATE NOCASE
-             ) WHERE (k > @after OR (k = @after AND id > @afterId)) ORDER BY k, id LIMIT @limit`;
-      cursorOf = (r) => [r.k, r.id];
+      return this.prefixSearch(query, limit, cursor, typeJoin, typeFilter);
     }
     const rows = this.db.prepare(sql).all(params) as Array<SummaryRow & { k?: string }>;
     const more = rows.length > limit;
@@ -116,6 +99,74 @@ export class SqliteCustomerQueries implements CustomerQueries {
     const customers = page.filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true))).map(toSummary);
     const last = page[page.length - 1];
     return { customers, nextCursor: more && last ? encodeCursor(cursorOf(last)) : null };
+  }
+
+  /**
+   * Exact identity matches, then e-mail prefix, then name prefix. Each part walks its own index in key
+   * order and stops after one page, so a short prefix matching millions of customers costs one page.
+   */
+  private prefixSearch(
+    query: string,
+    limit: number,
+    cursor: unknown[] | null,
+    typeJoin: string,
+    typeFilter: { lens: string; type: string } | null,
+  ): CustomerPage {
+    const lo = query.toLowerCase();
+    const hi = lo + '\uffff';
+    const part = Number(cursor?.[0] ?? 0);
+    const afterKey = (cursor?.[1] as string) ?? '';
+    const afterId = (cursor?.[2] as string) ?? '';
+    const base = { ...(typeFilter ?? {}), limit: limit + 1 };
+    const parts: Array<{ sql: string; key: (r: SummaryRow) => string; params: Record<string, unknown> }> = [
+      {
+        sql: `SELECT ${SUMMARY_COLUMNS} FROM customers c ${typeJoin}
+              WHERE c.id IN (SELECT customer_id FROM identities WHERE value = @q UNION SELECT @q) AND c.id > @afterId
+              ORDER BY c.id LIMIT @limit`,
+        key: (r) => r.id,
+        params: { q: query },
+      },
+      {
+        sql: `SELECT ${SUMMARY_COLUMNS} FROM customers c ${typeJoin}
+              WHERE c.email >= @lo AND c.email < @hi AND (c.email > @afterKey OR (c.email = @afterKey AND c.id > @afterId))
+              ORDER BY c.email, c.id LIMIT @limit`,
+        key: (r) => r.email ?? '',
+        params: { lo, hi },
+      },
+      {
+        sql: `SELECT ${SUMMARY_COLUMNS} FROM customers c ${typeJoin}
+              WHERE c.name >= @lo COLLATE NOCASE AND c.name < @hi COLLATE NOCASE
+                AND (c.name > @afterKey COLLATE NOCASE OR (c.name = @afterKey COLLATE NOCASE AND c.id > @afterId))
+              ORDER BY c.name COLLATE NOCASE, c.id LIMIT @limit`,
+        key: (r) => r.name ?? '',
+        params: { lo, hi },
+      },
+    ];
+    const out: CustomerSummary[] = [];
+    const seen = new Set<string>();
+    let last: { part: number; key: string; id: string } | null = null;
+    let more = false;
+    for (let p = part; p < parts.length; p++) {
+      const spec = parts[p]!;
+      const first = p === part;
+      const rows = this.db
+        .prepare(spec.sql)
+        .all({ ...base, ...spec.params, afterKey: first ? afterKey : '', afterId: first ? afterId : '' }) as SummaryRow[];
+      for (const r of rows) {
+        if (out.length === limit) {
+          more = true;
+          break;
+        }
+        last = { part: p, key: spec.key(r), id: r.id };
+        if (seen.has(r.id)) continue;
+        seen.add(r.id);
+        out.push(toSummary(r));
+      }
+      if (more) break;
+    }
+    // A page that ends exactly at a part's end may be followed by one empty page.
+    const next = (more || out.length === limit) && last ? encodeCursor([last.part, last.key, last.id]) : null;
+    return { customers: out, nextCursor: next };
   }
 
   async recentEvents(customerId: string, limit: number): Promise<StoredEvent[]> {
