@@ -1,11 +1,17 @@
 import { openPostgresPool, type OpenPoolOptions, type PostgresPool } from '../adapters/postgres/open-pool';
 import { createPostgresAutomationStore } from '../adapters/postgres/postgres-automation-store';
 import { PostgresCustomerQueries } from '../adapters/postgres/postgres-customer-queries';
+import { PostgresEngineFeed } from '../adapters/postgres/postgres-engine-feed';
+import { PostgresIndicatorReadModel } from '../adapters/postgres/postgres-indicator-read-model';
+import { PostgresValueQueries } from '../adapters/postgres/postgres-value-queries';
 import { PostgresEngineStore } from '../adapters/postgres/postgres-engine-store';
 import { PostgresEventLog } from '../adapters/postgres/postgres-event-log';
 import { PostgresKeyStore } from '../adapters/postgres/postgres-key-store';
 import { createPostgresUserStore } from '../adapters/postgres/postgres-user-store';
 import type { AutomationStore } from '../ports/automation-store';
+import type { EngineFeed } from '../ports/engine-feed';
+import type { IndicatorReadModel } from '../ports/indicator-read-model';
+import type { ValueQueries } from '../ports/value-queries';
 import type { CustomerQueries, EngineStore } from '../ports/engine-store';
 import type { EventLog } from '../ports/event-log';
 import type { KeyStore } from '../ports/key-store';
@@ -20,6 +26,9 @@ export interface OpenPostgresStore {
   readonly customerQueries: CustomerQueries;
   readonly automationStore: AutomationStore;
   readonly userStore: UserStore;
+  readonly engineFeed: EngineFeed;
+  readonly indicatorReadModel: IndicatorReadModel;
+  readonly valueQueries: ValueQueries;
   close(): Promise<void>;
 }
 
@@ -37,6 +46,9 @@ export async function openPostgresStore(url: string, opts: OpenPoolOptions = {})
     customerQueries: new PostgresCustomerQueries(pool),
     automationStore: createPostgresAutomationStore(pool),
     userStore: createPostgresUserStore(pool),
+    engineFeed: new PostgresEngineFeed(pool),
+    indicatorReadModel: new PostgresIndicatorReadModel(pool),
+    valueQueries: new PostgresValueQueries(pool),
     close: () => pool.end(),
   };
 }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { UnavailableError } from '../../domain/errors';
+import { ConfigError, UnavailableError } from '../../domain/errors';
 import { POSTGRES_MIGRATIONS, type PostgresMigration } from './postgres-migrations';
 
 /** A pg connection pool. */
@@ -20,7 +20,7 @@ export interface OpenPoolOptions {
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 
-// Every BIGINT we store (epoch ms, log positions, counts) is far below 2^53, so numbers are safe
+// Every BIGINT we store (epoch ms, log positions, counts, and NUMERIC sums of them) is far below 2^53, so numbers are safe
 // and keep row mapping identical to the SQLite adapters.
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -58,7 +58,13 @@ function asUnavailable(e: unknown, url: string): unknown {
   return network ? new UnavailableError(`cannot use PostgreSQL at ${redactUrl(url)}: ${(e as Error).message}`) : e;
 }
 
+/** Schema names are plain identifiers: they go into the connection's `search_path` option unquoted. */
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
 async function openPool(url: string, opts: OpenPoolOptions): Promise<PostgresPool> {
+  if (opts.schema !== undefined && !SCHEMA_NAME.test(opts.schema)) {
+    throw new ConfigError(`schema name '${opts.schema}' is not allowed: use letters, digits and _ (not starting with a digit), at most 63`);
+  }
   if (opts.schema) {
     // The schema must exist before search_path can point at it.
     const boot = new pg.Client({ connectionString: url });
@@ -154,6 +160,8 @@ export async function migratePostgres(
 /** Runs `fn` in one transaction on one client; commits on success, rolls back on error, always releases. */
 export async function inTransaction<T>(pool: PostgresPool, fn: (client: PostgresClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A client whose ROLLBACK failed is in an unknown state: destroy it instead of returning it to the pool.
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     try {
@@ -161,10 +169,12 @@ export async function inTransaction<T>(pool: PostgresPool, fn: (client: Postgres
       await client.query('COMMIT');
       return out;
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
+      await client.query('ROLLBACK').catch((r: unknown) => {
+        broken = r instanceof Error ? r : new Error(String(r));
+      });
       throw e;
     }
   } finally {
-    client.release();
+    client.release(broken);
   }
 }

@@ -110,23 +110,34 @@ export class PostgresCustomerQueries implements CustomerQueries {
              ORDER BY ct.customer_id LIMIT $1`;
       cursorOf = (r) => [r.id];
     } else {
-      // Prefix search over the email and name indexes plus exact identity matches; ordered by a sort key.
+      // Prefix search over the email and name indexes plus exact identity matches; ordered by a sort key
+      // k = branch digit + the branch's index key. Each branch walks its own index from the cursor and
+      // stops after `limit + 1` rows, so a broad prefix ("a") costs one page, not every match.
       const prefix = query.toLowerCase();
       const qp = p(query);
       const lo = p(prefix);
       const hi = p(prefix + '\uffff');
-      const after = p(str(cursor?.[0]));
-      const afterId = p(str(cursor?.[1]));
+      const afterK = str(cursor?.[0]);
+      const afterId = str(cursor?.[1]);
+      /** Keyset bound of one branch: none before it, the row after the cursor in it, nothing after it. */
+      const bound = (branch: string, key: string): string => {
+        if (!afterK || afterK[0]! < branch) return '';
+        if (afterK[0]! > branch) return 'AND false';
+        return `AND (${key}, c.id) > (${p(afterK.slice(1))}, ${p(afterId)})`;
+      };
       sql = `SELECT * FROM (
-               SELECT ${SUMMARY_COLUMNS}, '0' || c.id AS k FROM customers c ${typeJoin}
-                 WHERE c.id IN (SELECT customer_id FROM identities WHERE value = ${qp} UNION SELECT ${qp}::text)
-               UNION
-               SELECT ${SUMMARY_COLUMNS}, '1' || c.email AS k FROM customers c ${typeJoin}
-                 WHERE c.email >= ${lo} AND c.email < ${hi}
-               UNION
-               SELECT ${SUMMARY_COLUMNS}, '2' || lower(c.name) AS k FROM customers c ${typeJoin}
-                 WHERE lower(c.name) >= ${lo} AND lower(c.name) < ${hi}
-             ) s WHERE (k > ${after} OR (k = ${after} AND id > ${afterId})) ORDER BY k, id LIMIT $1`;
+               (SELECT ${SUMMARY_COLUMNS}, '0' || c.id AS k FROM customers c ${typeJoin}
+                 WHERE c.id IN (SELECT customer_id FROM identities WHERE value = ${qp} UNION SELECT ${qp}::text) ${bound('0', 'c.id')}
+                 ORDER BY c.id LIMIT $1)
+               UNION ALL
+               (SELECT ${SUMMARY_COLUMNS}, '1' || c.email AS k FROM customers c ${typeJoin}
+                 WHERE c.email >= ${lo} AND c.email < ${hi} ${bound('1', 'c.email')}
+                 ORDER BY c.email, c.id LIMIT $1)
+               UNION ALL
+               (SELECT ${SUMMARY_COLUMNS}, '2' || lower(c.name) AS k FROM customers c ${typeJoin}
+                 WHERE lower(c.name) >= ${lo} AND lower(c.name) < ${hi} ${bound('2', 'lower(c.name)')}
+                 ORDER BY lower(c.name), c.id LIMIT $1)
+             ) s ORDER BY k COLLATE "C", id COLLATE "C" LIMIT $1`;
       cursorOf = (r) => [r.k, r.id];
     }
     const r = await this.pool.query<SummaryRow>(sql, params);
@@ -180,10 +191,8 @@ export class PostgresCustomerQueries implements CustomerQueries {
   async distribution(lens: string, asOf?: number): Promise<Record<string, number>> {
     const r =
       asOf === undefined
-        ? await this.pool.query<{ type: string; n: number }>(
-            `SELECT type, COUNT(*) AS n FROM customer_types WHERE lens = $1 GROUP BY type`,
-            [lens],
-          )
+        ? // Counters kept by the engine store's commits (see postgres-engine-store.ts): no scan.
+          await this.pool.query<{ type: string; n: number }>(`SELECT type, n FROM customer_type_counts WHERE lens = $1 AND n <> 0`, [lens])
         : await this.pool.query<{ type: string; n: number }>(
             // The latest change at or before asOf per customer is its type then.
             `SELECT to_type AS type, COUNT(*) AS n FROM (
@@ -207,7 +216,8 @@ export class PostgresCustomerQueries implements CustomerQueries {
   }
 
   async countCustomers(): Promise<number> {
-    const r = await this.pool.query<{ n: number }>('SELECT COUNT(*) AS n FROM customers');
+    // Kept by the engine store's commits; COUNT(*) would scan 10M rows.
+    const r = await this.pool.query<{ n: number }>(`SELECT n FROM engine_counts WHERE name = 'customers'`);
     return r.rows[0]?.n ?? 0;
   }
 }

@@ -116,7 +116,7 @@ export class PostgresEngineStore implements EngineStore {
   async reset(): Promise<void> {
     await this.pool.query(
       `TRUNCATE customers, identities, customer_merges, customer_events, customer_types, customer_traits,
-                type_history, trait_history, engine_checkpoint, engine_value_state`,
+                type_history, trait_history, engine_checkpoint, engine_value_state, customer_type_counts, engine_counts`,
     );
   }
 }
@@ -135,8 +135,12 @@ async function applyMerge(c: PostgresClient, m: EngineCommit['merges'][number]):
           ins AS (INSERT INTO customer_events (customer_id, seq) SELECT $1, seq FROM moved ON CONFLICT DO NOTHING),
           th AS (UPDATE type_history SET customer_id = $1 WHERE customer_id = $2),
           trh AS (UPDATE trait_history SET customer_id = $1 WHERE customer_id = $2),
-          dc AS (DELETE FROM customers WHERE id = $2),
-          dt AS (DELETE FROM customer_types WHERE customer_id = $2)
+          dc AS (DELETE FROM customers WHERE id = $2 RETURNING id),
+          dt AS (DELETE FROM customer_types WHERE customer_id = $2 RETURNING lens, type),
+          cc AS (INSERT INTO engine_counts (name, n) SELECT 'customers', -count(*) FROM dc
+                 ON CONFLICT (name) DO UPDATE SET n = engine_counts.n + excluded.n),
+          tc AS (INSERT INTO customer_type_counts (lens, type, n) SELECT lens, type, -count(*) FROM dt GROUP BY lens, type ORDER BY lens, type
+                 ON CONFLICT (lens, type) DO UPDATE SET n = customer_type_counts.n + excluded.n)
      DELETE FROM customer_traits WHERE customer_id = $2`,
     [m.into, m.from],
   );
@@ -156,7 +160,7 @@ async function upsertCustomers(c: PostgresClient, batch: EngineCommit): Promise<
   if (batch.customers.length === 0) return;
   // Key order: a stable lock order between concurrent committers, and neighbouring rows share pages.
   const customers = lastByKey(batch.customers, (x) => x.id).sort((a, b) => byString(a.id, b.id));
-  await c.query(
+  const up = await c.query<{ inserted: boolean }>(
     `INSERT INTO customers (id, user_id, email, name, anonymous_ids, traits, trait_times, groups_json,
        first_seen, last_seen, event_count, state, indicators, classifications, purchase_days)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
@@ -165,7 +169,8 @@ async function upsertCustomers(c: PostgresClient, batch: EngineCommit): Promise<
        anonymous_ids = excluded.anonymous_ids, traits = excluded.traits, trait_times = excluded.trait_times,
        groups_json = excluded.groups_json, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
        event_count = excluded.event_count, state = excluded.state, indicators = excluded.indicators,
-       classifications = excluded.classifications, purchase_days = excluded.purchase_days`,
+       classifications = excluded.classifications, purchase_days = excluded.purchase_days
+     RETURNING (xmax = 0) AS inserted`,
     columns(customers, 15, (x) => [
       x.id,
       x.userId,
@@ -184,12 +189,34 @@ async function upsertCustomers(c: PostgresClient, batch: EngineCommit): Promise<
       x.purchaseDays ? JSON.stringify(x.purchaseDays) : null,
     ]),
   );
+  // xmax = 0 on a returned row means it was inserted, not updated: new customers for the total.
+  const added = up.rows.filter((r) => r.inserted).length;
+  if (added > 0) {
+    await c.query(
+      `INSERT INTO engine_counts (name, n) VALUES ('customers', $1) ON CONFLICT (name) DO UPDATE SET n = engine_counts.n + excluded.n`,
+      [added],
+    );
+  }
   const types = customers.flatMap((x) => Object.values(x.classifications).map((cl) => ({ id: x.id, cl })));
   if (types.length === 0) return;
+  // One statement: read the previous types, upsert the new ones, and apply the difference to the per-type
+  // counters (in key order, so concurrent committers lock counters in the same order). All parts see the
+  // snapshot from before the statement, so `old` is the previous state. (No FOR UPDATE on `old`: rows the
+  // same statement updates would vanish from it.) One customer is committed by one processor at a time.
   await c.query(
-    `INSERT INTO customer_types (customer_id, lens, type, probability, since)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::bigint[])
-     ON CONFLICT (customer_id, lens) DO UPDATE SET type = excluded.type, probability = excluded.probability, since = excluded.since`,
+    `WITH incoming AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::bigint[]) AS x(customer_id, lens, type, probability, since)),
+     old AS (
+       SELECT ct.lens, ct.type FROM customer_types ct JOIN incoming i ON ct.customer_id = i.customer_id AND ct.lens = i.lens),
+     up AS (
+       INSERT INTO customer_types (customer_id, lens, type, probability, since) SELECT * FROM incoming
+       ON CONFLICT (customer_id, lens) DO UPDATE SET type = excluded.type, probability = excluded.probability, since = excluded.since
+       RETURNING lens, type),
+     delta AS (
+       SELECT lens, type, sum(d) AS d FROM (SELECT lens, type, 1 AS d FROM up UNION ALL SELECT lens, type, -1 FROM old) z
+       GROUP BY lens, type HAVING sum(d) <> 0)
+     INSERT INTO customer_type_counts (lens, type, n) SELECT lens, type, d FROM delta ORDER BY lens, type
+     ON CONFLICT (lens, type) DO UPDATE SET n = customer_type_counts.n + excluded.n`,
     columns(lastByKey(types, (t) => `${t.id}\u0000${t.cl.lens}`), 5, (t) => [t.id, t.cl.lens, t.cl.type, t.cl.probability, t.cl.since]),
   );
 }

@@ -81,8 +81,9 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         classifications TEXT NOT NULL DEFAULT '{}',
         purchase_days TEXT
       );
-      CREATE INDEX customers_email ON customers (email) WHERE email IS NOT NULL;
-      CREATE INDEX customers_name ON customers ((lower(name))) WHERE name IS NOT NULL;
+      -- (key, id): prefix search pages with a (key, id) keyset cursor straight off these.
+      CREATE INDEX customers_email ON customers (email, id) WHERE email IS NOT NULL;
+      CREATE INDEX customers_name ON customers ((lower(name)), id) WHERE name IS NOT NULL;
       CREATE INDEX customers_user ON customers (user_id) WHERE user_id IS NOT NULL;
       CREATE INDEX customers_buyers ON customers (id) WHERE purchase_days IS NOT NULL;
       CREATE TABLE identities (
@@ -134,7 +135,8 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         event TEXT
       );
       CREATE INDEX type_history_customer ON type_history (customer_id, lens, at);
-      CREATE INDEX type_history_lens_at ON type_history (lens, at);
+      -- Covering: transitions over a period are an index-only scan.
+      CREATE INDEX type_history_lens_at ON type_history (lens, at) INCLUDE (from_type, to_type);
       CREATE INDEX type_history_seq ON type_history (seq);
       CREATE TABLE trait_history (
         id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -152,6 +154,18 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE TABLE engine_value_state (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         state TEXT NOT NULL
+      );
+      -- Counters kept by each commit, so the portfolio numbers (customers per type, total) are one
+      -- index lookup at 10M customers instead of a scan.
+      CREATE TABLE customer_type_counts (
+        lens TEXT NOT NULL,
+        type TEXT NOT NULL,
+        n BIGINT NOT NULL,
+        PRIMARY KEY (lens, type)
+      );
+      CREATE TABLE engine_counts (
+        name TEXT PRIMARY KEY,
+        n BIGINT NOT NULL
       );
     `,
   },

@@ -159,6 +159,20 @@ export class SqliteEngineStore implements EngineStore {
   }
 
   async commit(batch: EngineCommit): Promise<void> {
+    // Derived state needs atomicity, not an fsync per commit: in WAL mode with synchronous=NORMAL a crash
+    // can lose only whole recent commits, and their checkpoint with them, so the processor re-derives the
+    // same state from the log. Skipping the fsync keeps a commit from blocking the thread on the disk.
+    // The connection's own setting (FULL for ingest on a shared connection) is restored afterwards.
+    const sync = this.db.pragma('synchronous', { simple: true }) as number;
+    if (sync > 1) this.db.pragma('synchronous = NORMAL');
+    try {
+      this.commitTx(batch);
+    } finally {
+      if (sync > 1) this.db.pragma(`synchronous = ${sync}`);
+    }
+  }
+
+  private commitTx(batch: EngineCommit): void {
     const s = this.stmts;
     this.db.transaction(() => {
       for (const m of batch.merges) {
