@@ -1,7 +1,9 @@
 import { SqliteCustomerQueries } from '../adapters/sqlite/sqlite-customer-queries';
 import { SqliteEngineStore } from '../adapters/sqlite/sqlite-engine-store';
 import type { TypeChange } from '../ports/engine-store';
-import { Processor } from '../engine/processor';
+import { Processor, RAPPORT_SOURCE, VALUE_REFIT_EVENT } from '../engine/processor';
+import { randomUUID } from 'node:crypto';
+import type { StoredEvent } from '../domain/event';
 import type { BuiltEngine } from './build-engine';
 import { registerCustomerRoutes } from '../http/customer-routes';
 import { registerLensRoutes } from '../http/lens-routes';
@@ -47,13 +49,20 @@ export function engineExtension(opts: { engine: BuiltEngine; batchSize?: number 
       });
       registerCustomerRoutes(server, { queries, lenses: opts.engine.lensDescriptions });
       registerLensRoutes(server, { queries, lenses: opts.engine.lensDescriptions, now: () => app.clock.now() });
+      const latestEventTime = async () => (app.db.prepare('SELECT MAX(last_seen) AS t FROM customers').get() as { t: number | null }).t ?? 0;
       registerValueRoutes(server, {
         queries: new SqliteValueQueries(app.db),
         value: opts.engine.value,
         lenses: opts.engine.lensDescriptions,
         costs: opts.engine.costs,
         heavyUserShare: opts.engine.valueOptions.heavyUserShare,
-        latestEventTime: async () => (app.db.prepare('SELECT MAX(last_seen) AS t FROM customers').get() as { t: number | null }).t ?? 0,
+        latestEventTime,
+        requestRefit: async () => {
+          // Event time, not the wall clock: the refit sees the customers as of the latest event.
+          const t = (await latestEventTime()) || app.clock.now();
+          const [out] = await app.ingest.submit([refitRequest(t, app.clock.now())]);
+          return out && 'seq' in out ? out.seq : 0;
+        },
       });
       registerStreamRoutes(server, {
         subscribe: (listener) => {
@@ -73,5 +82,28 @@ export function engineExtension(opts: { engine: BuiltEngine; batchSize?: number 
       await processor?.stop();
       await processor?.drain();
     },
+  };
+}
+
+/** The control event behind `POST /api/value/refit`. */
+function refitRequest(at: number, now: number): StoredEvent {
+  return {
+    seq: 0,
+    messageId: `rapport-refit-${randomUUID()}`,
+    type: 'track',
+    userId: RAPPORT_SOURCE,
+    anonymousId: null,
+    event: VALUE_REFIT_EVENT,
+    name: null,
+    groupId: null,
+    previousId: null,
+    properties: {},
+    traits: {},
+    context: {},
+    integrations: {},
+    timestamp: at,
+    receivedAt: now,
+    sentAt: null,
+    sourceId: RAPPORT_SOURCE,
   };
 }

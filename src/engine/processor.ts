@@ -15,6 +15,19 @@ import { purchaseDays, ValueEngine, type ValueEngineSnapshot } from './value-eng
 import { mergeTraits } from './steps/merge-traits';
 import { resolveIdentity, type IdentityDecision } from './steps/resolve-identity';
 
+/** Source id of events Rapport writes itself (feedback, control). */
+export const RAPPORT_SOURCE = 'rapport';
+/** Control event: refit the value models now (at this event's time), e.g. `POST /api/value/refit`. */
+export const VALUE_REFIT_EVENT = 'Rapport Value Models Refit';
+
+/**
+ * Control events sit in the log like any other, so an on-demand action (a refit) happens at the same
+ * position in every replay: the result stays a pure function of the log.
+ */
+export function isControlEvent(e: StoredEvent): boolean {
+  return e.sourceId === RAPPORT_SOURCE && e.event === VALUE_REFIT_EVENT;
+}
+
 /** What the processor tells listeners after each commit. */
 export interface ProcessedBatch {
   readonly lastSeq: number;
@@ -171,6 +184,10 @@ export class Processor {
       if (events.length === 0) break;
       await this.prefetch(events);
       for (const e of events) {
+        if (isControlEvent(e)) {
+          this.control(e);
+          continue;
+        }
         const decision = this.decide(e);
         if (decision.kind === 'merge') await this.merge(decision, e);
         this.apply(decision, e);
@@ -182,6 +199,11 @@ export class Processor {
     if (total === 0) return 0;
     await this.flush(after);
     return total;
+  }
+
+  /** Carries out a control event (they belong to no customer). */
+  private control(e: StoredEvent): void {
+    if (e.event === VALUE_REFIT_EVENT) this.deps.value?.refit(e.timestamp);
   }
 
   /** Processes until the log is exhausted; returns the number of events processed. */

@@ -14,11 +14,14 @@ export interface ValueRouteDeps {
   readonly heavyUserShare: number;
   /** Latest event time processed (ms): "now" for scoring, so answers follow the log, not the wall clock. */
   readonly latestEventTime: () => Promise<number>;
+  /** Appends a refit request to the event log; resolves with its log position once durable. */
+  readonly requestRefit: () => Promise<number>;
 }
 
 /**
  * `GET /api/value/summary` — Pareto curve (share of revenue by customer percentile), CLV distribution,
- * heavy users and the fitted models; `GET /api/lenses/:lens/economics` — per type: customers, revenue,
+ * heavy users and the fitted models; `POST /api/value/refit` (refit now, through the log);
+ * `GET /api/lenses/:lens/economics` — per type: customers, revenue,
  * CLV, cost to serve and margin.
  */
 export function registerValueRoutes(server: FastifyInstance, deps: ValueRouteDeps): void {
@@ -54,6 +57,13 @@ export function registerValueRoutes(server: FastifyInstance, deps: ValueRouteDep
           }
         : null,
     };
+  });
+
+  // On demand: the request goes through the log, so a replay refits at the same point.
+  server.post('/api/value/refit', async (_request, reply) => {
+    if (!deps.value) return reply.code(409).send({ code: 'conflict', message: 'value models are turned off' });
+    const seq = await deps.requestRefit();
+    return reply.code(202).send({ accepted: true, seq });
   });
 
   server.get('/api/lenses/:lens/economics', async (request) => {

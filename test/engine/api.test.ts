@@ -4,7 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/app/config';
 import { createApp, type App } from '../../src/app/create-app';
 import { defaultExtensions, type DefaultExtensions } from '../../src/app/default-extensions';
-import { tempDir } from '../helpers/sim-log';
+import { simulateInto, tempDir } from '../helpers/sim-log';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 let dir: { dir: string; cleanup: () => void };
 let app: App;
@@ -156,5 +158,35 @@ describe('profiles through the admin API', () => {
     expect(v.body).toMatchObject({ customers: 0, revenueTotal: 0 });
     const e = await api('/api/lenses/lifecycle/economics');
     expect(e.body).toMatchObject({ lens: 'lifecycle', types: [] });
+  });
+});
+
+describe('value models on demand', () => {
+  it('refits when asked, through the log, and scores customers', async () => {
+    // A fresh app whose scheduled refits are a year apart: only the request can fit the models.
+    await app.stop();
+    dir.cleanup();
+    dir = tempDir();
+    writeFileSync(join(dir.dir, 'rapport.config.yaml'), 'value:\n  refitEveryDays: 365\n');
+    const config = loadConfig({ cwd: dir.dir, env: {}, overrides: { port: 0, dataDir: dir.dir } });
+    ext = defaultExtensions(config);
+    app = await createApp(config, { logger: pino({ level: 'silent' }), extensions: ext.list });
+    ({ writeKey } = await app.keyStore.createSource('test', Date.now()));
+    ({ secret: token } = await app.keyStore.createToken('test', Date.now()));
+    ({ url } = await app.start());
+    await simulateInto(app.eventLog, { customers: 150, days: 150, seed: 4 });
+    ext.engineExtension.processor().wake();
+    await settled();
+    expect((await api('/api/value/summary')).body.models).toBeNull();
+    const res = await fetch(`${url}/api/value/refit`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(202);
+    ext.engineExtension.processor().wake();
+    await settled();
+    const summary = (await api('/api/value/summary')).body;
+    expect(summary.models.bgnbd.converged).toBe(true);
+    expect(summary.clvTotal).toBeGreaterThan(0);
+    expect(summary.heavyUsers.clvThreshold).toBeGreaterThan(0);
+    // The request is in the log, so a replay refits at the same point: the customer count is unchanged (no customer for it).
+    expect(summary.customers).toBe(150);
   });
 });

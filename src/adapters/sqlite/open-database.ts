@@ -31,8 +31,9 @@ export function openSqliteDatabase(file: string): SqliteDatabase {
  */
 export function migrate(db: SqliteDatabase): number {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
-  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  adoptUserVersion(db, record);
+  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
   let n = 0;
   for (const m of [...SQLITE_MIGRATIONS].sort((a, b) => a.version - b.version)) {
     if (applied.has(m.version)) continue;
@@ -44,4 +45,18 @@ export function migrate(db: SqliteDatabase): number {
     n++;
   }
   return n;
+}
+
+/**
+ * Databases from before `schema_migrations` recorded only the highest version in `user_version`:
+ * take every migration up to it as applied, once, so they open instead of failing on existing tables.
+ */
+function adoptUserVersion(db: SqliteDatabase, record: { run: (...args: unknown[]) => unknown }): void {
+  const legacy = db.pragma('user_version', { simple: true }) as number;
+  if (legacy <= 0) return;
+  const none = (db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n === 0;
+  db.transaction(() => {
+    if (none) for (const m of SQLITE_MIGRATIONS) if (m.version <= legacy) record.run(m.version, m.name, 0);
+    db.pragma('user_version = 0');
+  })();
 }
