@@ -44,6 +44,9 @@ export interface SoftmaxFit {
   readonly loss: number;
 }
 
+/** Indicators the relationship survey sets; used only when a lens names them in a condition. */
+const SURVEY_INDICATORS: ReadonlySet<string> = new Set(['nps', 'survey_responses']);
+
 /**
  * The features a model for `lens` uses: indicators and traits the lens references, plus (unless
  * disabled) every catalogue indicator that varies across `rows`. Features with no variance are dropped.
@@ -60,7 +63,8 @@ export function selectFeatures(lens: LensDefinition, rows: readonly Pick<Labelle
   for (const t of lens.types) {
     for (const c of t.conditions) add(c.equalsText !== undefined ? `${c.indicator}=${c.equalsText}` : c.indicator);
   }
-  if (allIndicators) for (const s of INDICATOR_CATALOGUE) add(s.name);
+  // The labelling survey itself sets these for labelled customers only: learning them would learn who answered.
+  if (allIndicators) for (const s of INDICATOR_CATALOGUE) if (!SURVEY_INDICATORS.has(s.name)) add(s.name);
   return names.map(featureSpec).filter((spec) => {
     let first = Number.NaN;
     for (const r of rows) {

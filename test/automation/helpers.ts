@@ -93,6 +93,10 @@ export async function startSmtpSink(opts: { delayMs?: number; reject?: (rcpt: st
       });
     },
   });
+  // A client killed mid-session (the crash tests do that on purpose) resets its socket: not a test failure.
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') throw err;
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.server.address() as AddressInfo).port;
   return { port, url: `smtp://127.0.0.1:${port}`, messages, close: () => new Promise<void>((r) => server.close(() => r())) };

@@ -7,7 +7,6 @@ import { createApp, type App } from '../../src/app/create-app';
 import { defaultExtensions } from '../../src/app/default-extensions';
 import { createSqliteAutomationStore } from '../../src/adapters/sqlite/sqlite-automation-store';
 import { createSqliteUserStore } from '../../src/adapters/sqlite/sqlite-user-store';
-import { dashboardExtension } from '../../src/http/dashboard-routes';
 import type { AutomationStore } from '../../src/ports/automation-store';
 import type { UserRole } from '../../src/ports/user-store';
 import { simulate } from '../../src/sim/simulate';
@@ -36,7 +35,8 @@ export async function startDashboardServer(opts: { customers: number; days: numb
   const dataDir = mkdtempSync(join(tmpdir(), 'rapport-e2e-'));
   const config = loadConfig({ cwd: dataDir, env: {}, overrides: { port: 0, dataDir } });
   const defaults = defaultExtensions(config, { examplePlaybooks: true, env: { RAPPORT_SIGNING_SECRET: 'e2e-secret-0123456789abcdef' } });
-  const extensions = [...defaults.list, dashboardExtension({ lensRegistry: () => defaults.engine.lenses })];
+  // The default extensions include the dashboard (with the engine's live lens registry).
+  const extensions = defaults.list;
   const app = await createApp(config, { logger: pino({ level: 'silent' }), extensions });
   const { writeKey } = await app.keyStore.createSource('e2e', Date.now());
   const { url } = await app.start();
