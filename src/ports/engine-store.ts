@@ -147,7 +147,7 @@ export interface CustomerQueries {
   recentEvents(customerId: string, limit: number): Promise<StoredEvent[]>;
   typeHistory(customerId: string): Promise<TypeChange[]>;
   traitHistory(customerId: string, limit: number): Promise<TraitChange[]>;
-  /** Count per type now, or as of a past event time. */
+  /** Count per type now, or at the end of the UTC day of a past event time `asOf`. */
   distribution(lens: string, asOf?: number): Promise<Record<string, number>>;
   /** Transition counts between types for changes with from <= at < to. */
   transitions(lens: string, from: number, to: number): Promise<Array<{ from: string | null; to: string; count: number }>>;

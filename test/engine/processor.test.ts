@@ -127,3 +127,29 @@ describe('determinism', () => {
     expect(snapshot()).toEqual(a);
   });
 });
+
+describe('distribution over time', () => {
+  it('counts per type as of a past day equal the customers\' histories replayed to that day', async () => {
+    const log = new SqliteEventLog(db);
+    const { sim } = await simulateInto(log, { customers: 120, days: 200, seed: 21, anonymousShare: 0 });
+    await newProcessor(1000).drain();
+    const q = new SqliteCustomerQueries(db);
+    const history = db.prepare('SELECT customer_id, lens, to_type, at FROM type_history ORDER BY at, id').all() as Array<{ customer_id: string; lens: string; to_type: string; at: number }>;
+    for (const days of [30, 90, 150, 199]) {
+      const asOf = Date.UTC(2025, 0, 1) + days * 86_400_000;
+      const endOfDay = (Math.floor(asOf / 86_400_000) + 1) * 86_400_000;
+      for (const lens of engine.lenses.names()) {
+        const last = new Map<string, string>();
+        for (const h of history) if (h.lens === lens && h.at < endOfDay) last.set(h.customer_id, h.to_type);
+        const expected: Record<string, number> = {};
+        for (const t of last.values()) expected[t] = (expected[t] ?? 0) + 1;
+        expect(await q.distribution(lens, asOf)).toEqual(expected);
+      }
+    }
+    // Now equals the current types.
+    expect(sim.end).toBeGreaterThan(0);
+    const now = await q.distribution('lifecycle');
+    const latest = await q.distribution('lifecycle', Date.UTC(2030, 0, 1));
+    expect(latest).toEqual(now);
+  });
+});

@@ -116,4 +116,24 @@ export const ENGINE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX customers_name ON customers(name COLLATE NOCASE, id) WHERE name IS NOT NULL;
     `,
   },
+  {
+    version: 14,
+    name: 'per-day type counts',
+    // distribution(asOf) sums these deltas instead of scanning every customer's history.
+    sql: `
+      CREATE TABLE type_daily (
+        lens TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        delta INTEGER NOT NULL,
+        PRIMARY KEY (lens, day, type)
+      ) WITHOUT ROWID;
+      INSERT INTO type_daily (lens, day, type, delta)
+        SELECT lens, day, type, SUM(d) FROM (
+          SELECT lens, at / 86400000 AS day, to_type AS type, 1 AS d FROM type_history
+          UNION ALL
+          SELECT lens, at / 86400000, from_type, -1 FROM type_history WHERE from_type IS NOT NULL)
+        GROUP BY lens, day, type;
+    `,
+  },
 ];

@@ -225,12 +225,10 @@ export class SqliteCustomerQueries implements CustomerQueries {
             .all(lens) as Array<{ type: string; n: number }>)
         : (this.db
             .prepare(
-              `SELECT to_type AS type, COUNT(*) AS n FROM (
-                 SELECT to_type, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY at DESC, id DESC) AS rn
-                 FROM type_history WHERE lens = @lens AND at <= @asOf)
-               WHERE rn = 1 GROUP BY to_type`,
+              `SELECT type, SUM(delta) AS n FROM type_daily WHERE lens = @lens AND day <= @day
+               GROUP BY type HAVING SUM(delta) > 0`,
             )
-            .all({ lens, asOf }) as Array<{ type: string; n: number }>);
+            .all({ lens, day: Math.floor(asOf / 86_400_000) }) as Array<{ type: string; n: number }>);
     const out: Record<string, number> = {};
     for (const r of rows) out[r.type] = r.n;
     return out;

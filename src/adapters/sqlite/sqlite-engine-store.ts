@@ -58,6 +58,11 @@ export function displayName(traits: Record<string, unknown>): string | null {
 
 const CHUNK = 500;
 
+/** UTC day number of an event time: the resolution of the per-day type counts. */
+export function dayOf(t: number): number {
+  return Math.floor(t / 86_400_000);
+}
+
 const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const byCustomerThenSeq = (a: { customerId: string; seq: number }, b: { customerId: string; seq: number }): number =>
   a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : a.seq - b.seq;
@@ -125,6 +130,11 @@ export class SqliteEngineStore implements EngineStore {
       moveTraitHistory: db.prepare(`UPDATE trait_history SET customer_id = ? WHERE customer_id = ?`),
       deleteCustomer: db.prepare(`DELETE FROM customers WHERE id = ?`),
       deleteTypes: db.prepare(`DELETE FROM customer_types WHERE customer_id = ?`),
+      typesOf: db.prepare<[string], { lens: string; type: string }>(`SELECT lens, type FROM customer_types WHERE customer_id = ?`),
+      addDaily: db.prepare(
+        `INSERT INTO type_daily (lens, day, type, delta) VALUES (?, ?, ?, ?)
+         ON CONFLICT(lens, day, type) DO UPDATE SET delta = delta + excluded.delta`,
+      ),
       deleteTraits: db.prepare(`DELETE FROM customer_traits WHERE customer_id = ?`),
     };
   }
@@ -184,6 +194,8 @@ export class SqliteEngineStore implements EngineStore {
         s.moveTypeHistory.run(m.into, m.from);
         s.moveTraitHistory.run(m.into, m.from);
         s.deleteCustomer.run(m.from);
+        // The merged-away customer leaves the per-day type counts; the survivor's change is in typeChanges.
+        for (const t of s.typesOf.all(m.from)) s.addDaily.run(t.lens, dayOf(m.at), t.type, -1);
         s.deleteTypes.run(m.from);
         s.deleteTraits.run(m.from);
       }
@@ -217,6 +229,8 @@ export class SqliteEngineStore implements EngineStore {
       }
       for (const h of batch.typeChanges) {
         s.insertTypeHistory.run(h.customerId, h.lens, h.from, h.to, h.at, h.seq, h.messageId, h.event);
+        if (h.from !== null) s.addDaily.run(h.lens, dayOf(h.at), h.from, -1);
+        s.addDaily.run(h.lens, dayOf(h.at), h.to, 1);
       }
       if (batch.valueState !== undefined) s.setValueState.run(JSON.stringify(batch.valueState));
       s.setCheckpoint.run(batch.checkpoint);
@@ -237,7 +251,9 @@ export class SqliteEngineStore implements EngineStore {
     this.db.exec(`
       DELETE FROM customers; DELETE FROM identities; DELETE FROM customer_merges; DELETE FROM customer_events;
       DELETE FROM customer_types; DELETE FROM customer_traits; DELETE FROM type_history; DELETE FROM trait_history;
-      DELETE FROM engine_checkpoint; DELETE FROM engine_value_state;`);
+      DELETE FROM type_daily; DELETE FROM engine_value_state;
+      DELETE FROM engine_checkpoint WHERE name = 'processor';`);
+    // Consumers (automation) keep their positions: a replay derives the same changes at the same log positions.
   }
 }
 
