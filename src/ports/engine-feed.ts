@@ -9,6 +9,8 @@ import type { CustomerRecord, TypeChange } from './engine-store';
 export interface EngineFeed {
   /** Processed events with `after < seq <= upto`, in log order, each with its customer. */
   eventsBetween(after: number, upto: number): Promise<Array<{ event: StoredEvent; customerId: string }>>;
+  /** The resolved customer of every processed track event with one of these names, by log position. */
+  customersOfEvents(names: readonly string[]): Promise<Map<number, string>>;
   /** Type changes caused by events with `after < seq <= upto`, in log order. */
   typeChangesBetween(after: number, upto: number): Promise<TypeChange[]>;
   /** A consumer's position in the log (0 when it never ran). */

@@ -194,12 +194,12 @@ export class PostgresCustomerQueries implements CustomerQueries {
         ? // Counters kept by the engine store's commits (see postgres-engine-store.ts): no scan.
           await this.pool.query<{ type: string; n: number }>(`SELECT type, n FROM customer_type_counts WHERE lens = $1 AND n <> 0`, [lens])
         : await this.pool.query<{ type: string; n: number }>(
-            // The latest change at or before asOf per customer is its type then.
+            // The latest change up to the end of asOf's UTC day per customer is its type then (day resolution, as on SQLite).
             `SELECT to_type AS type, COUNT(*) AS n FROM (
                SELECT DISTINCT ON (customer_id) to_type FROM type_history
-                WHERE lens = $1 AND at <= $2 ORDER BY customer_id, at DESC, id DESC) s
+                WHERE lens = $1 AND at < $2 ORDER BY customer_id, at DESC, id DESC) s
              GROUP BY to_type`,
-            [lens, asOf],
+            [lens, (Math.floor(asOf / 86_400_000) + 1) * 86_400_000],
           );
     const out: Record<string, number> = {};
     for (const x of r.rows) out[x.type] = x.n;

@@ -21,6 +21,15 @@ interface TypeHistoryRow {
 export class PostgresEngineFeed implements EngineFeed {
   constructor(private readonly pool: PostgresPool) {}
 
+  async customersOfEvents(names: readonly string[]): Promise<Map<number, string>> {
+    const r = await this.pool.query<{ seq: string | number; customer_id: string }>(
+      `SELECT ce.seq AS seq, ce.customer_id AS customer_id FROM events e JOIN customer_events ce ON ce.seq = e.seq
+       WHERE e.event = ANY($1::text[])`,
+      [names],
+    );
+    return new Map(r.rows.map((row) => [Number(row.seq), row.customer_id]));
+  }
+
   async eventsBetween(after: number, upto: number): Promise<Array<{ event: StoredEvent; customerId: string }>> {
     const r = await this.pool.query<EventRow & { customer_id: string }>(
       `SELECT e.*, ce.customer_id AS customer_id FROM customer_events ce JOIN events e ON e.seq = ce.seq

@@ -21,6 +21,16 @@ export class SqliteEngineFeed implements EngineFeed {
     return rows.map((r) => ({ event: decodeEventRow(r), customerId: r.customer_id }));
   }
 
+  async customersOfEvents(names: readonly string[]): Promise<Map<number, string>> {
+    const rows = this.db
+      .prepare(
+        `SELECT ce.seq AS seq, ce.customer_id AS customer_id FROM events e JOIN customer_events ce ON ce.seq = e.seq
+         WHERE e.event IN (SELECT value FROM json_each(?))`,
+      )
+      .all(JSON.stringify(names)) as Array<{ seq: number; customer_id: string }>;
+    return new Map(rows.map((r) => [r.seq, r.customer_id]));
+  }
+
   async typeChangesBetween(after: number, upto: number): Promise<TypeChange[]> {
     const rows = this.db
       .prepare(`SELECT * FROM type_history WHERE seq > ? AND seq <= ? ORDER BY seq, id`)

@@ -1,6 +1,8 @@
 import { Option, type Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { openEventLog } from '../../app/open-event-log';
+import { openStore } from '../../app/open-event-log';
+import { SqliteEngineFeed } from '../../adapters/sqlite/sqlite-engine-feed';
+import { VOCABULARY } from '../../domain/vocabulary';
 import { RapportError, ValidationError } from '../../domain/errors';
 import type { StoredEvent } from '../../domain/event';
 import type { EventLog } from '../../ports/event-log';
@@ -218,11 +220,14 @@ async function loadTransactions(opts: SourceFlags): Promise<Transaction[]> {
       throw err;
     }
   } else {
-    const log = openEventLog(opts.data);
+    const store = openStore(opts.data);
     try {
-      tx = await transactionsFromEvents(readAll(log.eventLog));
+      // Customers as the engine resolved them (anonymous purchases joined to the identified customer);
+      // events the processor has not seen yet fall back to their userId / anonymousId.
+      const resolved = await new SqliteEngineFeed(store.db).customersOfEvents([VOCABULARY.orderCompleted, VOCABULARY.orderRefunded]);
+      tx = await transactionsFromEvents(readAll(store.eventLog), (e) => resolved.get(e.seq) ?? e.userId ?? e.anonymousId ?? '');
     } finally {
-      log.close();
+      store.close();
     }
   }
   if (tx.length === 0) throw new RapportError('insufficient_data', 'no transactions found in the data source');
