@@ -9,8 +9,11 @@ import { streamToServer } from '../../sim/stream-to-server';
 import type { SegmentMessage } from '../../sim/types';
 import { parsePositiveInt, type CliIo } from '../cli-context';
 import type { RegisterCommand } from './index';
+import { createSqliteUserStore } from '../../adapters/sqlite/sqlite-user-store';
+import { generatePassword } from '../../http/session-auth';
 
 const DAY = 86_400_000;
+const DEMO_USER = 'demo@rapport.local';
 
 interface DemoOptions {
   port?: string;
@@ -62,9 +65,15 @@ export const registerDemoCommand: RegisterCommand = (program: Command, io: CliIo
       const now = app.clock.now();
       const { writeKey } = await app.keyStore.createSource(`demo ${new Date(now).toISOString()}`, now);
       const { secret } = await app.keyStore.createToken('demo', now);
+      // A dashboard user for this run (the password is new each time; earlier demo users are replaced).
+      const users = createSqliteUserStore(app.db);
+      const password = generatePassword();
+      await users.removeUser(DEMO_USER);
+      await users.addUser(DEMO_USER, 'admin', password, now);
       io.stdout(
         [
           `Rapport demo listening on ${url}  (data: ${config.dataDir})`,
+          `  dashboard:        ${url}  — sign in as ${DEMO_USER} / ${password}`,
           `  admin API token:  ${secret}`,
           `  try:  curl -H 'Authorization: Bearer ${secret}' ${url}/api/lenses/fournier/distribution`,
           `  write key:        ${writeKey}`,
