@@ -4,6 +4,24 @@
  * documented in docs/indicators.md and implemented in src/indicators/.
  */
 
+/** Relationship cues found in statements, in state order; each is the indicator `cue_<name>`. */
+export const CUE_NAMES = [
+  'love',
+  'advocacy',
+  'entitlement',
+  'price',
+  'switching',
+  'partnership',
+  'nostalgia',
+  'convenience',
+  'family',
+  'excitement',
+  'competitor_negative',
+] as const;
+
+/** One relationship cue. */
+export type CueName = (typeof CUE_NAMES)[number];
+
 /** Indicator groups, as in DESIGN.md's catalogue. */
 export type IndicatorGroup =
   | 'transactions'

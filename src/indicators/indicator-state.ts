@@ -1,4 +1,4 @@
-import type { Indicators } from '../domain/indicator-catalogue';
+import { CUE_NAMES, type Indicators } from '../domain/indicator-catalogue';
 import { ValidationError } from '../domain/errors';
 import { hashString } from '../domain/random';
 import { KIND, type CanonicalEvent } from './event-kind';
@@ -26,19 +26,7 @@ const HL_CUE = 180 * DAY_MS;
 const PROMO_WINDOW = 7 * DAY_MS;
 
 /** Statement cue names, in state order (the statement analyser's `cues` keys). */
-export const CUE_NAMES = [
-  'love',
-  'advocacy',
-  'entitlement',
-  'price',
-  'switching',
-  'partnership',
-  'nostalgia',
-  'convenience',
-  'family',
-  'excitement',
-  'competitor_negative',
-] as const;
+export { CUE_NAMES };
 
 // ---- layout ----------------------------------------------------------------------------------
 // Float64 slots: times, money, sentiment sums (need full precision).

@@ -4,22 +4,9 @@
  */
 
 /** Every relationship cue the analyser counts, in catalogue order (`cue_<name>` indicators). */
-export const CUE_NAMES = [
-  'love',
-  'advocacy',
-  'entitlement',
-  'price',
-  'switching',
-  'partnership',
-  'nostalgia',
-  'convenience',
-  'family',
-  'excitement',
-  'competitor_negative',
-] as const;
+import { CUE_NAMES, type CueName } from '../../domain/indicator-catalogue';
 
-/** One relationship cue. */
-export type CueName = (typeof CUE_NAMES)[number];
+export { CUE_NAMES, type CueName };
 
 /** Languages the analyser handles. */
 export type StatementLanguage = 'en' | 'de';
