@@ -8,31 +8,13 @@ import type {
   TraitChange,
   TypeChange,
 } from '../../ports/engine-store';
-import { traitIndexValue } from '../sqlite/sqlite-engine-store';
-import { rowToCustomer } from '../sqlite/sqlite-engine-store';
+import { rowToCustomer, traitIndexValue } from '../sqlite/sqlite-engine-store';
 import { decodeEventRow, type EventRow } from '../sqlite/sqlite-event-log';
+import { SUMMARY_COLUMNS, toSummary, type SummaryRow as BaseSummaryRow } from '../sqlite/sqlite-customer-queries';
 import type { PostgresPool } from './open-pool';
 import type { PostgresCustomerRow } from './postgres-engine-store';
 
-interface SummaryRow {
-  id: string;
-  user_id: string | null;
-  email: string | null;
-  name: string | null;
-  last_seen: number;
-  event_count: number;
-  classifications: string;
-  k?: string;
-}
-
-const SUMMARY_COLUMNS = 'c.id, c.user_id, c.email, c.name, c.last_seen, c.event_count, c.classifications';
-
-function toSummary(r: SummaryRow): CustomerSummary {
-  const cls = JSON.parse(r.classifications) as Record<string, { type: string }>;
-  const types: Record<string, string> = {};
-  for (const [lens, c] of Object.entries(cls)) types[lens] = c.type;
-  return { id: r.id, userId: r.user_id, email: r.email, name: r.name, lastSeen: r.last_seen, eventCount: r.event_count, types };
-}
+type SummaryRow = BaseSummaryRow & { k?: string };
 
 function encodeCursor(parts: unknown[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');

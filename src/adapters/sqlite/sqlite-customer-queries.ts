@@ -12,7 +12,8 @@ import type { SqliteDatabase } from './open-database';
 import { rowToCustomer, traitIndexValue } from './sqlite-engine-store';
 import { decodeEventRow } from './sqlite-event-log';
 
-interface SummaryRow {
+/** The `customers` columns a list row needs (shared with the PostgreSQL adapter). */
+export interface SummaryRow {
   id: string;
   user_id: string | null;
   email: string | null;
@@ -22,9 +23,11 @@ interface SummaryRow {
   classifications: string;
 }
 
-const SUMMARY_COLUMNS = 'c.id, c.user_id, c.email, c.name, c.last_seen, c.event_count, c.classifications';
+/** Columns of {@link SummaryRow}, from `customers c`. */
+export const SUMMARY_COLUMNS = 'c.id, c.user_id, c.email, c.name, c.last_seen, c.event_count, c.classifications';
 
-function toSummary(r: SummaryRow): CustomerSummary {
+/** A list row as the API shows it: the type per lens instead of the stored classifications. */
+export function toSummary(r: SummaryRow): CustomerSummary {
   const cls = JSON.parse(r.classifications) as Record<string, { type: string }>;
   const types: Record<string, string> = {};
   for (const [lens, c] of Object.entries(cls)) types[lens] = c.type;
