@@ -162,6 +162,9 @@ class DiscardingStore implements EngineStore {
   async loadCustomers(): Promise<Map<string, CustomerRecord>> {
     return new Map();
   }
+  async customerIds(): Promise<string[]> {
+    return [];
+  }
   async eventsOf(): Promise<StoredEvent[]> {
     return [];
   }

@@ -40,6 +40,11 @@ export const valueSectionSchema = z.strictObject({
   maxFitCustomers: z.number().int().min(100).optional(),
 });
 
+/** Schema of the `engine:` section: how often time is re-evaluated for every customer (0 = never). */
+export const engineSectionSchema = z.strictObject({
+  tickEveryHours: z.number().min(0).max(24 * 31).default(24),
+});
+
 /** Schema of the `costs:` section of rapport.config.yaml. */
 export { unitCostsSchema };
 

@@ -47,8 +47,8 @@ export function createEngineModules(src: EngineModuleSources): EngineModules<Ind
       applyStatement(state, t, signal, isPublic) {
         applyStatement(state, { t, sentiment: signal.sentiment, cues: signal.cues, public: isPublic });
       },
-      read(state, traits, value, out) {
-        return readIndicators(state, { traits, ...(value ? { value } : {}) }, out);
+      read(state, traits, value, out, asOf) {
+        return readIndicators(state, { traits, ...(value ? { value } : {}), ...(asOf !== undefined ? { asOf } : {}) }, out);
       },
       valueSummary,
     },

@@ -1,7 +1,7 @@
 import type { RapportConfig } from './config';
 import type { AppExtension } from './create-app';
 import { automationExtension, EXAMPLE_PLAYBOOK_DIR, userPlaybookDir, type AutomationExtension } from './automation-extension';
-import { buildEngine, unitCostsSchema, valueSectionSchema, type BuiltEngine } from './build-engine';
+import { buildEngine, engineSectionSchema, unitCostsSchema, valueSectionSchema, type BuiltEngine } from './build-engine';
 import { parseConfigSection } from './config-section';
 import { engineExtension, type EngineExtension } from './engine-extension';
 import { dashboardExtension } from '../http/dashboard-routes';
@@ -35,7 +35,8 @@ export function defaultExtensions(config: RapportConfig, opts: DefaultExtensionO
     valueOptions: parseConfigSection(config, 'value', valueSectionSchema),
     costs: parseConfigSection(config, 'costs', unitCostsSchema),
   });
-  const engineExt = engineExtension({ engine });
+  const { tickEveryHours } = parseConfigSection(config, 'engine', engineSectionSchema);
+  const engineExt = engineExtension({ engine, tickEveryMs: tickEveryHours * 3_600_000 });
   const playbookDirs = [...(opts.examplePlaybooks ? [EXAMPLE_PLAYBOOK_DIR] : []), userPlaybookDir(config.dataDir)];
   const automationExt = automationExtension({
     engine,

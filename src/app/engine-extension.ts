@@ -1,7 +1,7 @@
 import { SqliteCustomerQueries } from '../adapters/sqlite/sqlite-customer-queries';
 import { SqliteEngineStore } from '../adapters/sqlite/sqlite-engine-store';
 import type { TypeChange } from '../ports/engine-store';
-import { Processor, RAPPORT_SOURCE, VALUE_REFIT_EVENT } from '../engine/processor';
+import { CLOCK_TICK_EVENT, Processor, RAPPORT_SOURCE, VALUE_REFIT_EVENT } from '../engine/processor';
 import { randomUUID } from 'node:crypto';
 import type { StoredEvent } from '../domain/event';
 import type { BuiltEngine } from './build-engine';
@@ -22,10 +22,19 @@ export interface EngineExtension extends AppExtension {
  * Plugs the relationship engine into the server: the processor tails the event log (woken by each
  * ingest commit), and the customer, lens and stream routes read its state.
  */
-export function engineExtension(opts: { engine: BuiltEngine; batchSize?: number }): EngineExtension {
+export function engineExtension(opts: { engine: BuiltEngine; batchSize?: number; tickEveryMs?: number }): EngineExtension {
   let processor: Processor | undefined;
   const subscribers = new Set<(changes: readonly TypeChange[]) => void>();
   let unsubscribeCommit: (() => void) | undefined;
+  let tickTimer: NodeJS.Timeout | undefined;
+  let appRef: App | undefined;
+  /** Appends a control event at the wall clock's time; the processor carries it out in log order. */
+  const control = async (event: string, at?: number): Promise<number> => {
+    const a = appRef as App;
+    const now = a.clock.now();
+    const [out] = await a.ingest.submit([controlEvent(event, at ?? now, now)]);
+    return out && 'seq' in out ? out.seq : 0;
+  };
   return {
     name: 'engine',
     processor() {
@@ -33,6 +42,7 @@ export function engineExtension(opts: { engine: BuiltEngine; batchSize?: number 
       return processor;
     },
     routes(server, app: App) {
+      appRef = app;
       const store = new SqliteEngineStore(app.db);
       const queries = new SqliteCustomerQueries(app.db);
       processor = new Processor({
@@ -57,13 +67,11 @@ export function engineExtension(opts: { engine: BuiltEngine; batchSize?: number 
         costs: opts.engine.costs,
         heavyUserShare: opts.engine.valueOptions.heavyUserShare,
         latestEventTime,
-        requestRefit: async () => {
-          // Event time, not the wall clock: the refit sees the customers as of the latest event.
-          const t = (await latestEventTime()) || app.clock.now();
-          const [out] = await app.ingest.submit([refitRequest(t, app.clock.now())]);
-          return out && 'seq' in out ? out.seq : 0;
-        },
+        // Event time, not the wall clock: the refit sees the customers as of the latest event.
+        requestRefit: async () => control(VALUE_REFIT_EVENT, (await latestEventTime()) || undefined),
       });
+      // Time passing is an event too: every customer is re-evaluated as of the tick (at risk, lapsed...).
+      server.post('/api/engine/tick', async (_request, reply) => reply.code(202).send({ accepted: true, seq: await control(CLOCK_TICK_EVENT) }));
       registerStreamRoutes(server, {
         subscribe: (listener) => {
           subscribers.add(listener);
@@ -75,8 +83,15 @@ export function engineExtension(opts: { engine: BuiltEngine; batchSize?: number 
       const p = processor as Processor;
       unsubscribeCommit = app.ingest.onCommitted(() => p.wake());
       p.start();
+      if (opts.tickEveryMs && opts.tickEveryMs > 0) {
+        tickTimer = setInterval(() => {
+          void control(CLOCK_TICK_EVENT).catch((err: unknown) => app.logger.error({ err }, 'clock tick not recorded'));
+        }, opts.tickEveryMs);
+        tickTimer.unref();
+      }
     },
     async stop() {
+      if (tickTimer) clearInterval(tickTimer);
       unsubscribeCommit?.();
       // The write queue is flushed before extensions stop: catch up so a clean shutdown leaves nothing unprocessed.
       await processor?.stop();
@@ -85,15 +100,15 @@ export function engineExtension(opts: { engine: BuiltEngine; batchSize?: number 
   };
 }
 
-/** The control event behind `POST /api/value/refit`. */
-function refitRequest(at: number, now: number): StoredEvent {
+/** A control event (refit, clock tick) as the log stores it; it belongs to no customer. */
+function controlEvent(event: string, at: number, now: number): StoredEvent {
   return {
     seq: 0,
-    messageId: `rapport-refit-${randomUUID()}`,
+    messageId: `rapport-control-${randomUUID()}`,
     type: 'track',
     userId: RAPPORT_SOURCE,
     anonymousId: null,
-    event: VALUE_REFIT_EVENT,
+    event,
     name: null,
     groupId: null,
     previousId: null,

@@ -11,6 +11,8 @@ export interface LiveCustomer {
   dirty: boolean;
   /** Orders and revenue when the purchase summary was last taken (avoids recomputing it per event). */
   lastPurchaseKey?: number | undefined;
+  /** Time of the last evaluation when it was a clock tick (indicators read as of it); undefined after an event. */
+  asOf?: number | undefined;
   /** Value scores computed at the last applied event. */
   scores?: ValueScores | undefined;
   /**

@@ -52,8 +52,8 @@ export interface EngineModules<IState = unknown, LState extends LensStateLike = 
     /** Applies one event; returns the statement text to analyse, if the event carries one. */
     apply(state: IState, event: StoredEvent): { text: string; public: boolean; lang?: string } | null;
     applyStatement(state: IState, t: number, signal: StatementSignal, isPublic: boolean): void;
-    /** Reads all indicators; `out` may be reused between calls. */
-    read(state: IState, traits: Record<string, unknown>, value: ValueScores | undefined, out?: Indicators): Indicators;
+    /** Reads all indicators (as of `asOf`, default the latest event); `out` may be reused between calls. */
+    read(state: IState, traits: Record<string, unknown>, value: ValueScores | undefined, out?: Indicators, asOf?: number): Indicators;
     /** Purchase summary in `unit`s as of `until` (default: the latest event). */
     valueSummary(state: IState, unit: 'day' | 'week', until?: number): ValueSummary;
   };

@@ -19,13 +19,20 @@ import { resolveIdentity, type IdentityDecision } from './steps/resolve-identity
 export const RAPPORT_SOURCE = 'rapport';
 /** Control event: refit the value models now (at this event's time), e.g. `POST /api/value/refit`. */
 export const VALUE_REFIT_EVENT = 'Rapport Value Models Refit';
+/**
+ * Control event: time has passed. Every customer is re-evaluated as of the tick's time, so a customer
+ * who simply stops buying becomes at risk, then lapsed, without any event of their own.
+ */
+export const CLOCK_TICK_EVENT = 'Rapport Clock Tick';
+/** Key in a customer's lens states that records the last tick applied (a crash mid-sweep never applies one twice). */
+const TICK_KEY = '@tick';
 
 /**
  * Control events sit in the log like any other, so an on-demand action (a refit) happens at the same
  * position in every replay: the result stays a pure function of the log.
  */
 export function isControlEvent(e: StoredEvent): boolean {
-  return e.sourceId === RAPPORT_SOURCE && e.event === VALUE_REFIT_EVENT;
+  return e.sourceId === RAPPORT_SOURCE && (e.event === VALUE_REFIT_EVENT || e.event === CLOCK_TICK_EVENT);
 }
 
 /** What the processor tells listeners after each commit. */
@@ -185,7 +192,7 @@ export class Processor {
       await this.prefetch(events);
       for (const e of events) {
         if (isControlEvent(e)) {
-          this.control(e);
+          await this.control(e);
           continue;
         }
         const decision = this.decide(e);
@@ -202,8 +209,64 @@ export class Processor {
   }
 
   /** Carries out a control event (they belong to no customer). */
-  private control(e: StoredEvent): void {
+  private async control(e: StoredEvent): Promise<void> {
     if (e.event === VALUE_REFIT_EVENT) this.deps.value?.refit(e.timestamp);
+    else if (e.event === CLOCK_TICK_EVENT) await this.sweep(e);
+  }
+
+  /**
+   * Re-evaluates every customer as of the tick's time, page by page. Intermediate commits keep the
+   * checkpoint before the tick; customers already swept carry the tick's position, so a restart mid-sweep
+   * finishes the sweep without evaluating anyone twice.
+   */
+  private async sweep(e: StoredEvent): Promise<void> {
+    const { store } = this.deps;
+    if (this.deps.value?.due(e.timestamp)) this.deps.value.refit(e.timestamp);
+    await this.flush(e.seq - 1);
+    let after = '';
+    for (;;) {
+      const ids = await store.customerIds(after, 2000);
+      if (ids.length === 0) break;
+      const missing = ids.filter((id) => !this.cache.has(id));
+      if (missing.length > 0) {
+        for (const [id, record] of await store.loadCustomers(missing)) this.cache.set(id, decodeCustomerState(this.deps.modules, record));
+      }
+      for (const id of ids) {
+        const live = this.cache.get(id);
+        if (live) this.reevaluate(live, e);
+      }
+      after = ids[ids.length - 1]!;
+      if (this.pending.customers.size >= 10_000) await this.flush(e.seq - 1);
+    }
+  }
+
+  /** One customer at a tick: indicators, value scores and every lens as of the tick's time. */
+  private reevaluate(live: LiveCustomer, e: StoredEvent): void {
+    const { modules } = this.deps;
+    const done = live.lensStates[TICK_KEY];
+    if (done && done.since >= e.seq) return;
+    const r = live.record;
+    const t = Math.max(e.timestamp, r.lastSeen);
+    const value = this.deps.value;
+    const scores = value ? this.scoreOf(live, value, t) : undefined;
+    const indicators = modules.indicators.read(live.ind, r.traits, scores, this.scratch, t);
+    const lenses = modules.lenses.names();
+    const classifications = classificationsOf(live, lenses);
+    for (const lens of lenses) {
+      const prevState = live.lensStates[lens];
+      const state = modules.lenses.decide(lens, indicators, r.traits, prevState, e.timestamp);
+      const prev = classifications[lens];
+      if (state === prevState && prev) continue;
+      live.lensStates[lens] = state;
+      if (prev && prev.type === state.type) continue;
+      classifications[lens] = { lens, type: state.type, probability: 0, probabilities: NONE, evidence: NO_EVIDENCE, since: state.since };
+      this.pending.typeChanges.push({ customerId: r.id, lens, from: prev?.type ?? null, to: state.type, at: e.timestamp, seq: e.seq, messageId: e.messageId, event: CLOCK_TICK_EVENT });
+    }
+    // Kept with the lens states (same blob, same commit); `since` holds the tick's log position.
+    live.lensStates[TICK_KEY] = { type: TICK_KEY, since: e.seq };
+    live.asOf = t;
+    live.dirty = true;
+    this.pending.customers.add(r.id);
   }
 
   /** Processes until the log is exhausted; returns the number of events processed. */
@@ -323,6 +386,7 @@ export class Processor {
     const r = live.record;
     if (value?.due(e.timestamp)) value.refit(e.timestamp);
     live.dirty = true;
+    live.asOf = undefined;
     r.eventCount++;
     if (e.timestamp > r.lastSeen) r.lastSeen = e.timestamp;
     if (e.timestamp < r.firstSeen) r.firstSeen = e.timestamp;
@@ -402,8 +466,8 @@ export class Processor {
   private explain(live: LiveCustomer): void {
     const { modules } = this.deps;
     const r = live.record;
-    // The scores of the customer's last event: a refit later in the batch must not change them.
-    r.indicators = modules.indicators.read(live.ind, r.traits, live.scores);
+    // The scores of the customer's last evaluation: a refit later in the batch must not change them.
+    r.indicators = modules.indicators.read(live.ind, r.traits, live.scores, undefined, live.asOf);
     classificationsOf(live, modules.lenses.names());
     for (const lens of modules.lenses.names()) {
       const c = r.classifications[lens];

@@ -89,6 +89,8 @@ export interface EngineStore {
   checkpoint(): Promise<number>;
   /** Resolves identities to customer ids (following merges); unknown ones are absent from the map. */
   resolveIdentities(keys: ReadonlyArray<{ kind: IdentityKind; value: string }>): Promise<Map<string, string>>;
+  /** Customer ids after `after` in id order, at most `limit` (clock-tick sweeps page through these). */
+  customerIds(after: string, limit: number): Promise<string[]>;
   /** Loads customers by id; unknown ids are absent. */
   loadCustomers(ids: readonly string[]): Promise<Map<string, CustomerRecord>>;
   /** A customer's events in log order (used to rebuild state after a merge). */

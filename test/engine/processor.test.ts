@@ -6,7 +6,7 @@ import { SqliteEngineStore } from '../../src/adapters/sqlite/sqlite-engine-store
 import { SqliteEventLog } from '../../src/adapters/sqlite/sqlite-event-log';
 import { buildEngine, type BuiltEngine } from '../../src/app/build-engine';
 import { Processor } from '../../src/engine/processor';
-import { appendMessages, simulateInto, tempDir } from '../helpers/sim-log';
+import { appendMessages, simulateInto, tempDir, toStoredEvent } from '../helpers/sim-log';
 
 let dir: { dir: string; cleanup: () => void };
 let db: SqliteDatabase;
@@ -151,5 +151,37 @@ describe('distribution over time', () => {
     const now = await q.distribution('lifecycle');
     const latest = await q.distribution('lifecycle', Date.UTC(2030, 0, 1));
     expect(latest).toEqual(now);
+  });
+});
+
+describe('clock ticks', () => {
+  it('re-evaluates customers as time passes, without events of their own, exactly once per tick', async () => {
+    const log = new SqliteEventLog(db);
+    const tick = (days: number) => ({
+      type: 'track', userId: 'rapport', event: 'Rapport Clock Tick', messageId: `tick-${days}`, timestamp: at(days), properties: {},
+    });
+    await appendMessages(log, [
+      msg({ type: 'identify', userId: 'once', traits: { email: 'once@example.com' }, timestamp: at(0) }),
+      msg({ type: 'track', userId: 'once', event: 'Order Completed', properties: { order_id: 'x1', revenue: 40 }, timestamp: at(0) }),
+    ]);
+    // Control events come from Rapport itself (source 'rapport').
+    const ticks = [30, 120, 400].map((d) => ({ ...toStoredEvent(tick(d)), sourceId: 'rapport' }));
+    await log.append(ticks, { now: Date.now(), dedupeWindowMs: 86_400_000 });
+    await newProcessor(2).drain();
+    const q = new SqliteCustomerQueries(db);
+    const c = await q.findCustomer('once');
+    expect(await q.countCustomers()).toBe(1);
+    expect(c?.classifications['lifecycle']?.type).toBe('lapsed');
+    expect(c?.indicators['recency_days']).toBeGreaterThanOrEqual(399);
+    const history = (await q.typeHistory(c!.id)).filter((h) => h.lens === 'lifecycle');
+    expect(history.at(-1)).toMatchObject({ to: 'lapsed', event: 'Rapport Clock Tick' });
+    // Ticks are not the customer's events.
+    expect(c?.eventCount).toBe(2);
+    // Same result when replayed from scratch in one batch.
+    const a = snapshot();
+    await new SqliteEngineStore(db).reset();
+    engine = buildEngine({ dataDir: dir.dir });
+    await newProcessor(1000).drain();
+    expect(snapshot()).toEqual(a);
   });
 });

@@ -62,6 +62,11 @@ export class PostgresEngineStore implements EngineStore {
     return out;
   }
 
+  async customerIds(after: string, limit: number): Promise<string[]> {
+    const r = await this.pool.query<{ id: string }>(`SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2`, [after, limit]);
+    return r.rows.map((row) => row.id);
+  }
+
   async loadCustomers(ids: readonly string[]): Promise<Map<string, CustomerRecord>> {
     const out = new Map<string, CustomerRecord>();
     if (ids.length === 0) return out;

@@ -152,6 +152,10 @@ export class SqliteEngineStore implements EngineStore {
     return out;
   }
 
+  async customerIds(after: string, limit: number): Promise<string[]> {
+    return this.db.prepare(`SELECT id FROM customers WHERE id > ? ORDER BY id LIMIT ?`).pluck().all(after, limit) as string[];
+  }
+
   async loadCustomers(ids: readonly string[]): Promise<Map<string, CustomerRecord>> {
     const out = new Map<string, CustomerRecord>();
     for (let i = 0; i < ids.length; i += CHUNK) {
