@@ -298,6 +298,7 @@ export function createStatementAnalyser(deps: StatementAnalyserDeps): StatementA
     if (language === 'de') sentiment = lexScore;
     else if (hits === 0) sentiment = winkSentiment;
     else sentiment = winkSentiment === 0 ? lexScore : (winkSentiment + lexScore) / 2;
+    sentiment = withCueValence(sentiment, cues);
     sentiment = Math.max(-1, Math.min(1, Math.round(sentiment * 1e4) / 1e4));
 
     matches.sort((a, b) => a.start - b.start || a.end - b.end);
@@ -308,4 +309,29 @@ export function createStatementAnalyser(deps: StatementAnalyserDeps): StatementA
   }
 
   return { analyse };
+}
+
+/** How each (non-negated) relationship cue colours the statement's tone towards the brand. */
+const CUE_VALENCE: Readonly<Partial<Record<CueName, number>>> = {
+  love: 0.6,
+  advocacy: 0.6,
+  nostalgia: 0.3,
+  family: 0.3,
+  excitement: 0.3,
+  partnership: 0.15,
+  switching: -0.6,
+  entitlement: -0.3,
+};
+
+/**
+ * Word-level sentiment misreads devotion ("I can't live without it" reads as negative to a word list).
+ * The cues are negation-aware phrases about the relationship itself, so when they point the other way
+ * they outweigh the word score; when they agree, they only reinforce it.
+ */
+export function withCueValence(sentiment: number, cues: Readonly<Record<CueName, number>>): number {
+  let v = 0;
+  for (const [cue, w] of Object.entries(CUE_VALENCE) as Array<[CueName, number]>) v += w * (cues[cue] ?? 0);
+  if (v === 0) return sentiment;
+  const cueScore = Math.tanh(v);
+  return Math.sign(cueScore) === Math.sign(sentiment) ? (sentiment + cueScore) / 2 : 0.3 * sentiment + 0.7 * cueScore;
 }
