@@ -21,6 +21,7 @@
  * Exits 0 even when a lens misses the target (this is a report); misses are printed as MISS.
  * The last line is one JSON object with all figures.
  */
+import { CLOCK_TICK_EVENT, RAPPORT_SOURCE } from '../src/engine/processor';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +71,17 @@ function toStored(m: unknown): StoredEvent {
   return r.value;
 }
 
+/** Append an end-of-horizon clock tick (BENCH_TICK=0 turns it off). */
+const TICK = process.env['BENCH_TICK'] !== '0';
+
+function clockTick(at: number): StoredEvent {
+  return {
+    seq: 0, messageId: `tick-${at}`, type: 'track', userId: RAPPORT_SOURCE, anonymousId: null, event: CLOCK_TICK_EVENT, name: null,
+    groupId: null, previousId: null, properties: {}, traits: {}, context: {}, integrations: {}, timestamp: at, receivedAt: at, sentAt: null,
+    sourceId: RAPPORT_SOURCE,
+  };
+}
+
 /** Simulates one seed into the event log of `dataDir`; returns the simulation (its truth is then free). */
 async function simulateInto(dataDir: string, seed: number): Promise<{ sim: Simulation; events: number; seconds: number }> {
   const t0 = performance.now();
@@ -92,6 +104,11 @@ async function simulateInto(dataDir: string, seed: number): Promise<{ sim: Simul
       if (++seen % 200_000 === 0) progress(`  seed ${seed}: simulated ${seen} events`);
     }
     await flush();
+    if (TICK) {
+      // The server's daily clock tick at the end of the horizon: everyone is evaluated as of that day,
+      // as in live operation, not as of their own last event.
+      await store.eventLog.append([clockTick(sim.end - 1)], { now: 0, dedupeWindowMs: 0 });
+    }
     return { sim, events, seconds: (performance.now() - t0) / 1000 };
   } finally {
     store.close();

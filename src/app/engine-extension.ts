@@ -67,6 +67,7 @@ export function engineExtension(opts: { engine: BuiltEngine; batchSize?: number;
         costs: opts.engine.costs,
         heavyUserShare: opts.engine.valueOptions.heavyUserShare,
         latestEventTime,
+        now: () => app.clock.now(),
         // Event time, not the wall clock: the refit sees the customers as of the latest event.
         requestRefit: async () => control(VALUE_REFIT_EVENT, (await latestEventTime()) || undefined),
       });

@@ -14,6 +14,10 @@ export interface ValueRouteDeps {
   readonly heavyUserShare: number;
   /** Latest event time processed (ms): "now" for scoring, so answers follow the log, not the wall clock. */
   readonly latestEventTime: () => Promise<number>;
+  /** Wall clock (ms), for the summary cache. */
+  readonly now: () => number;
+  /** How long a computed value summary is served (default 60 s). */
+  readonly summaryTtlMs?: number;
   /** Appends a refit request to the event log; resolves with its log position once durable. */
   readonly requestRefit: () => Promise<number>;
 }
@@ -25,7 +29,20 @@ export interface ValueRouteDeps {
  * CLV, cost to serve and margin.
  */
 export function registerValueRoutes(server: FastifyInstance, deps: ValueRouteDeps): void {
+  // The summary sorts every customer's revenue and scores every buyer (about 1 s at 1M customers): it is
+  // cached for `summaryTtlMs`, so the portfolio page and its refreshes read it in microseconds.
+  // A refit invalidates it at once.
+  let cached: { at: number; fittedAt: number | null; body: unknown } | null = null;
   server.get('/api/value/summary', async () => {
+    const now = deps.now();
+    const fittedAt = deps.value?.current()?.fittedAt ?? null;
+    if (cached && cached.fittedAt === fittedAt && now - cached.at < (deps.summaryTtlMs ?? 60_000)) return cached.body;
+    const body = await summary();
+    cached = { at: now, fittedAt, body };
+    return body;
+  });
+
+  async function summary() {
     const revenues = await deps.queries.revenues();
     const revenueTotal = revenues.reduce((a, b) => a + b, 0);
     const pareto = paretoCurve(revenues, 100);
@@ -56,8 +73,9 @@ export function registerValueRoutes(server: FastifyInstance, deps: ValueRouteDep
               : null,
           }
         : null,
+      computedAt: new Date(deps.now()).toISOString(),
     };
-  });
+  }
 
   // On demand: the request goes through the log, so a replay refits at the same point.
   server.post('/api/value/refit', async (_request, reply) => {

@@ -129,5 +129,67 @@ export function engineReadSideContract(name: string, factory: () => Promise<Engi
       ]);
       expect(await fx.values.aggregatesByType('nope')).toEqual([]);
     });
+
+    it('keeps per-type totals equal to a recomputation over the customers after type changes, merges and resets', async () => {
+      type Ind = Record<string, number>;
+      const live = new Map<string, { type: string; ind: Ind }>([
+        ['a', { type: 'loyal', ind: { revenue_total: 100, monetary_365d: 40, clv_12m: 30, support_contacts_total: 2, emails_delivered: 5 } }],
+        ['b', { type: 'loyal', ind: { revenue_total: 10, clv_12m: -5 } }],
+        ['c', { type: 'new', ind: {} }],
+      ]);
+      // Brute force: the same sums the totals stand for, from the customers the test committed.
+      const expected = () => {
+        const by = new Map<string, { type: string; customers: number; revenue: number; revenue365d: number; clv12m: number; supportContacts: number; emailsDelivered: number; measures: Record<string, number> }>();
+        for (const { type, ind } of live.values()) {
+          const r = by.get(type) ?? { type, customers: 0, revenue: 0, revenue365d: 0, clv12m: 0, supportContacts: 0, emailsDelivered: 0, measures: {} };
+          r.customers += 1;
+          r.revenue += ind['revenue_total'] ?? 0;
+          r.revenue365d += ind['monetary_365d'] ?? 0;
+          r.clv12m += Math.max(ind['clv_12m'] ?? 0, 0);
+          r.supportContacts += ind['support_contacts_total'] ?? 0;
+          r.emailsDelivered += ind['emails_delivered'] ?? 0;
+          by.set(type, r);
+        }
+        return [...by.values()].sort((x, y) => x.type.localeCompare(y.type));
+      };
+      const actual = async () => (await fx.values.aggregatesByType('lifecycle')).slice().sort((x, y) => x.type.localeCompare(y.type));
+      const put = (id: string, type: string, ind: Ind) => {
+        live.set(id, { type, ind });
+        return sampleCustomer(id, { indicators: ind, classifications: { lifecycle: cls('lifecycle', type) } });
+      };
+      expect(await actual()).toEqual(expected());
+
+      // Type changes and new indicator values for existing customers, plus a new customer.
+      await fx.store.commit(
+        batch({
+          customers: [
+            put('a', 'champion', { revenue_total: 150, monetary_365d: 90, clv_12m: 60, support_contacts_total: 3, emails_delivered: 8 }),
+            put('c', 'loyal', { revenue_total: 7, clv_12m: 3, emails_delivered: 1 }),
+            put('d', 'new', { revenue_total: 1 }),
+          ],
+          checkpoint: 10,
+        }),
+      );
+      expect(await actual()).toEqual(expected());
+
+      // b is merged into a: b's contribution leaves, a's is replaced.
+      live.delete('b');
+      await fx.store.commit(
+        batch({
+          merges: [{ from: 'b', into: 'a', at: T0 + 1000, seq: 11 }],
+          customers: [put('a', 'champion', { revenue_total: 160, monetary_365d: 95, clv_12m: 55, support_contacts_total: 4, emails_delivered: 9 })],
+          checkpoint: 11,
+        }),
+      );
+      expect(await actual()).toEqual(expected());
+      expect((await actual()).map((r) => r.customers).reduce((x, y) => x + y, 0)).toBe(3);
+
+      // Reset clears the totals; a later commit counts from zero.
+      await fx.store.reset();
+      live.clear();
+      expect(await fx.values.aggregatesByType('lifecycle')).toEqual([]);
+      await fx.store.commit(batch({ customers: [put('e', 'new', { revenue_total: 4, clv_12m: 2 })], checkpoint: 12 }));
+      expect(await actual()).toEqual(expected());
+    });
   });
 }

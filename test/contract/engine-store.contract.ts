@@ -461,5 +461,45 @@ export function engineStoreContract(name: string, factory: () => Promise<EngineS
       const t = await fx.queries.transitions('lifecycle', T0, T0 + 4 * DAY);
       expect(t[0]).toEqual({ from: null, to: 'new', count: 3 });
     });
+
+    it('counts transitions over windows that start and end mid-day like a scan of the history, and forgets them on reset', async () => {
+      await seed([sampleCustomer('a'), sampleCustomer('b')]);
+      const HOUR = 3_600_000;
+      const types = ['new', 'loyal', 'at_risk'];
+      const changes = Array.from({ length: 40 }, (_, i) => ({
+        customerId: i % 2 ? 'a' : 'b',
+        lens: 'lifecycle',
+        from: i < 2 ? null : (types[i % 3] as string),
+        to: types[(i + 1) % 3] as string,
+        at: T0 + i * 7 * HOUR + (i % 5) * 1000,
+        seq: i + 1,
+        messageId: `t${i}`,
+        event: null,
+      }));
+      await fx.store.commit(batch({ typeChanges: changes, checkpoint: 40 }));
+      const brute = (from: number, to: number) => {
+        const m = new Map<string, { from: string | null; to: string; count: number }>();
+        for (const c of changes.filter((x) => x.at >= from && x.at < to)) {
+          const k = `${c.from}>${c.to}`;
+          const r = m.get(k) ?? { from: c.from, to: c.to, count: 0 };
+          r.count += 1;
+          m.set(k, r);
+        }
+        return [...m.values()];
+      };
+      const key = (t: Array<{ from: string | null; to: string; count: number }>) =>
+        [...t].sort((x, y) => String(x.from).localeCompare(String(y.from)) || x.to.localeCompare(y.to));
+      for (const [from, to] of [
+        [T0 + 5 * HOUR, T0 + 9 * DAY + 3 * HOUR],
+        [T0 + DAY, T0 + 3 * DAY],
+        [T0 + 30 * HOUR, T0 + 40 * HOUR],
+        [T0 - DAY, T0 + 20 * DAY],
+        [T0 + 2 * DAY + 7, T0 + 5 * DAY - 7],
+      ] as const) {
+        expect(key(await fx.queries.transitions('lifecycle', from, to))).toEqual(key(brute(from, to)));
+      }
+      await fx.store.reset();
+      expect(await fx.queries.transitions('lifecycle', T0 - DAY, T0 + 20 * DAY)).toEqual([]);
+    });
   });
 }

@@ -1,5 +1,27 @@
 import type { SqliteMigration } from './migrations';
 
+/** Recomputes `customer_contrib` and `type_totals` from `customers` and `customer_types` (migration backfill; bulk loaders). */
+export const TYPE_TOTALS_BACKFILL_SQL = `
+  DELETE FROM customer_contrib;
+  INSERT INTO customer_contrib (customer_id, revenue, revenue_365d, clv_12m, support_contacts, emails_delivered)
+    SELECT id, TOTAL(json_extract(indicators, '$.revenue_total')), TOTAL(json_extract(indicators, '$.monetary_365d')),
+      TOTAL(MAX(json_extract(indicators, '$.clv_12m'), 0)), TOTAL(json_extract(indicators, '$.support_contacts_total')),
+      TOTAL(json_extract(indicators, '$.emails_delivered'))
+    FROM customers GROUP BY id;
+  DELETE FROM type_totals;
+  INSERT INTO type_totals (lens, type, customers, revenue, revenue_365d, clv_12m, support_contacts, emails_delivered)
+    SELECT t.lens, t.type, COUNT(*),
+      TOTAL(c.revenue), TOTAL(c.revenue_365d), TOTAL(c.clv_12m), TOTAL(c.support_contacts), TOTAL(c.emails_delivered)
+    FROM customer_types t JOIN customer_contrib c ON c.customer_id = t.customer_id
+    GROUP BY t.lens, t.type;`;
+
+/** Recomputes `transition_daily` from `type_history` ('' stands for "no previous type"). */
+export const TRANSITION_DAILY_BACKFILL_SQL = `
+  DELETE FROM transition_daily;
+  INSERT INTO transition_daily (lens, day, from_type, to_type, n)
+    SELECT lens, at / 86400000, COALESCE(from_type, ''), to_type, COUNT(*) FROM type_history
+    GROUP BY lens, at / 86400000, COALESCE(from_type, ''), to_type;`;
+
 /** Schema of the engine's derived state: customers, identities, classifications and their history. */
 export const ENGINE_MIGRATIONS: readonly SqliteMigration[] = [
   {
@@ -134,6 +156,50 @@ export const ENGINE_MIGRATIONS: readonly SqliteMigration[] = [
           UNION ALL
           SELECT lens, at / 86400000, from_type, -1 FROM type_history WHERE from_type IS NOT NULL)
         GROUP BY lens, day, type;
+    `,
+  },
+  {
+    version: 15,
+    name: 'per-type totals',
+    // Economics reads these maintained sums instead of aggregating every customer's indicators.
+    sql: `
+      CREATE TABLE type_totals (
+        lens TEXT NOT NULL,
+        type TEXT NOT NULL,
+        customers INTEGER NOT NULL,
+        revenue REAL NOT NULL,
+        revenue_365d REAL NOT NULL,
+        clv_12m REAL NOT NULL,
+        support_contacts REAL NOT NULL,
+        emails_delivered REAL NOT NULL,
+        PRIMARY KEY (lens, type)
+      ) WITHOUT ROWID;
+      -- Each customer's current contribution, so a commit reads the previous one without parsing JSON.
+      CREATE TABLE customer_contrib (
+        customer_id TEXT PRIMARY KEY,
+        revenue REAL NOT NULL,
+        revenue_365d REAL NOT NULL,
+        clv_12m REAL NOT NULL,
+        support_contacts REAL NOT NULL,
+        emails_delivered REAL NOT NULL
+      ) WITHOUT ROWID;
+      ${TYPE_TOTALS_BACKFILL_SQL}
+    `,
+  },
+  {
+    version: 16,
+    name: 'per-day transition counts',
+    // transitions(from, to) sums whole days from here; only the two partial edge days read type_history.
+    sql: `
+      CREATE TABLE transition_daily (
+        lens TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        from_type TEXT NOT NULL,
+        to_type TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (lens, day, from_type, to_type)
+      ) WITHOUT ROWID;
+      ${TRANSITION_DAILY_BACKFILL_SQL}
     `,
   },
 ];

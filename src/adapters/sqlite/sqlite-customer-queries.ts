@@ -48,6 +48,8 @@ function decodeCursor(cursor: string | null | undefined): unknown[] | null {
   }
 }
 
+const DAY_MS = 86_400_000;
+
 /**
  * Read side over the embedded store. Every list query walks an index in key order and pages with a
  * keyset cursor, so a page costs the same at 1M customers as at 1K.
@@ -238,12 +240,29 @@ export class SqliteCustomerQueries implements CustomerQueries {
   }
 
   async transitions(lens: string, from: number, to: number): Promise<Array<{ from: string | null; to: string; count: number }>> {
-    const rows = this.db
-      .prepare(
-        `SELECT from_type, to_type, COUNT(*) AS n FROM type_history WHERE lens = ? AND at >= ? AND at < ?
-         GROUP BY from_type, to_type ORDER BY n DESC`,
-      )
-      .all(lens, from, to) as Array<{ from_type: string | null; to_type: string; n: number }>;
+    // Whole UTC days come from the per-day counts (migration 16); the partial days at either end from the history.
+    const firstDay = Math.ceil(from / DAY_MS);
+    const endDay = Math.floor(to / DAY_MS);
+    const rows = (
+      firstDay < endDay
+        ? this.db
+            .prepare(
+              `SELECT from_type, to_type, SUM(n) AS n FROM (
+                 SELECT NULLIF(from_type, '') AS from_type, to_type, n FROM transition_daily WHERE lens = ? AND day >= ? AND day < ?
+                 UNION ALL
+                 SELECT from_type, to_type, 1 FROM type_history WHERE lens = ? AND at >= ? AND at < ?
+                 UNION ALL
+                 SELECT from_type, to_type, 1 FROM type_history WHERE lens = ? AND at >= ? AND at < ?)
+               GROUP BY from_type, to_type ORDER BY n DESC`,
+            )
+            .all(lens, firstDay, endDay, lens, from, firstDay * DAY_MS, lens, endDay * DAY_MS, to)
+        : this.db
+            .prepare(
+              `SELECT from_type, to_type, COUNT(*) AS n FROM type_history WHERE lens = ? AND at >= ? AND at < ?
+               GROUP BY from_type, to_type ORDER BY n DESC`,
+            )
+            .all(lens, from, to)
+    ) as Array<{ from_type: string | null; to_type: string; n: number }>;
     return rows.map((r) => ({ from: r.from_type, to: r.to_type, count: r.n }));
   }
 

@@ -67,6 +67,56 @@ const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1
 const byCustomerThenSeq = (a: { customerId: string; seq: number }, b: { customerId: string; seq: number }): number =>
   a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : a.seq - b.seq;
 
+/** What one customer adds to its types' totals (the indicator snapshot it was committed with). */
+interface Contribution {
+  revenue: number;
+  revenue_365d: number;
+  clv_12m: number;
+  support_contacts: number;
+  emails_delivered: number;
+}
+
+const ZERO: Contribution = { revenue: 0, revenue_365d: 0, clv_12m: 0, support_contacts: 0, emails_delivered: 0 };
+
+const finite = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/** A customer's contribution from its indicators: absent or non-finite counts as 0, negative CLV as 0. */
+function contributionOf(ind: Record<string, number>): Contribution {
+  return {
+    revenue: finite(ind['revenue_total']),
+    revenue_365d: finite(ind['monetary_365d']),
+    clv_12m: Math.max(finite(ind['clv_12m']), 0),
+    support_contacts: finite(ind['support_contacts_total']),
+    emails_delivered: finite(ind['emails_delivered']),
+  };
+}
+
+/** Per-(lens, type) changes of one commit, written once per type at the end instead of once per customer. */
+class TotalsDelta {
+  private readonly byKey = new Map<string, [string, string, Contribution & { customers: number }]>();
+
+  add(lens: string, type: string, sign: 1 | -1, c: Contribution): void {
+    const key = `${lens}\u0000${type}`;
+    let e = this.byKey.get(key);
+    if (!e) {
+      e = [lens, type, { customers: 0, ...ZERO }];
+      this.byKey.set(key, e);
+    }
+    const d = e[2];
+    d.customers += sign;
+    d.revenue += sign * c.revenue;
+    d.revenue_365d += sign * c.revenue_365d;
+    d.clv_12m += sign * c.clv_12m;
+    d.support_contacts += sign * c.support_contacts;
+    d.emails_delivered += sign * c.emails_delivered;
+  }
+
+  /** Keys in sorted order, so the totals' B-tree is written in page order. */
+  entries(): Array<[string, string, Contribution & { customers: number }]> {
+    return [...this.byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+  }
+}
+
 /**
  * SQLite adapter of the engine store. Synchronous inside (better-sqlite3); one transaction per commit,
  * so state, history and the checkpoint move together.
@@ -135,6 +185,28 @@ export class SqliteEngineStore implements EngineStore {
         `INSERT INTO type_daily (lens, day, type, delta) VALUES (?, ?, ?, ?)
          ON CONFLICT(lens, day, type) DO UPDATE SET delta = delta + excluded.delta`,
       ),
+      contribOf: db.prepare<[string], Contribution>(
+        `SELECT revenue, revenue_365d, clv_12m, support_contacts, emails_delivered FROM customer_contrib WHERE customer_id = ?`,
+      ),
+      setContrib: db.prepare(
+        `INSERT INTO customer_contrib (customer_id, revenue, revenue_365d, clv_12m, support_contacts, emails_delivered)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(customer_id) DO UPDATE SET revenue = excluded.revenue,
+           revenue_365d = excluded.revenue_365d, clv_12m = excluded.clv_12m, support_contacts = excluded.support_contacts,
+           emails_delivered = excluded.emails_delivered`,
+      ),
+      deleteContrib: db.prepare(`DELETE FROM customer_contrib WHERE customer_id = ?`),
+      addTotals: db.prepare(
+        `INSERT INTO type_totals (lens, type, customers, revenue, revenue_365d, clv_12m, support_contacts, emails_delivered)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(lens, type) DO UPDATE SET customers = customers + excluded.customers,
+           revenue = revenue + excluded.revenue, revenue_365d = revenue_365d + excluded.revenue_365d,
+           clv_12m = clv_12m + excluded.clv_12m, support_contacts = support_contacts + excluded.support_contacts,
+           emails_delivered = emails_delivered + excluded.emails_delivered`,
+      ),
+      addTransition: db.prepare(
+        `INSERT INTO transition_daily (lens, day, from_type, to_type, n) VALUES (?, ?, ?, ?, 1)
+         ON CONFLICT(lens, day, from_type, to_type) DO UPDATE SET n = n + 1`,
+      ),
       deleteTraits: db.prepare(`DELETE FROM customer_traits WHERE customer_id = ?`),
     };
   }
@@ -189,6 +261,7 @@ export class SqliteEngineStore implements EngineStore {
   private commitTx(batch: EngineCommit): void {
     const s = this.stmts;
     this.db.transaction(() => {
+      const totals = new TotalsDelta();
       for (const m of batch.merges) {
         s.insertMerge.run(m.from, m.into, m.at, m.seq);
         s.redirectMerges.run(m.into, m.from);
@@ -198,14 +271,27 @@ export class SqliteEngineStore implements EngineStore {
         s.moveTypeHistory.run(m.into, m.from);
         s.moveTraitHistory.run(m.into, m.from);
         s.deleteCustomer.run(m.from);
-        // The merged-away customer leaves the per-day type counts; the survivor's change is in typeChanges.
-        for (const t of s.typesOf.all(m.from)) s.addDaily.run(t.lens, dayOf(m.at), t.type, -1);
+        // The merged-away customer leaves the per-day type counts and the per-type totals; the survivor's
+        // change is in typeChanges / its own commit below.
+        const gone = s.contribOf.get(m.from) ?? ZERO;
+        for (const t of s.typesOf.all(m.from)) {
+          s.addDaily.run(t.lens, dayOf(m.at), t.type, -1);
+          totals.add(t.lens, t.type, -1, gone);
+        }
+        s.deleteContrib.run(m.from);
         s.deleteTypes.run(m.from);
         s.deleteTraits.run(m.from);
       }
       for (const i of batch.identities) s.insertIdentity.run(i.kind, i.value, i.customerId);
       // Key order: neighbouring rows share B-tree pages, so a large batch touches each page once.
       for (const c of [...batch.customers].sort(byId)) {
+        // Out with the stored contribution (two keyed lookups), in with the new one; summed per batch.
+        const before = s.contribOf.get(c.id) ?? ZERO;
+        const lensTypes = new Map<string, string>();
+        for (const t of s.typesOf.all(c.id)) {
+          totals.add(t.lens, t.type, -1, before);
+          lensTypes.set(t.lens, t.type);
+        }
         s.upsertCustomer.run(
           c.id,
           c.userId,
@@ -224,6 +310,10 @@ export class SqliteEngineStore implements EngineStore {
           c.purchaseDays ? JSON.stringify(c.purchaseDays) : null,
         );
         for (const cl of Object.values(c.classifications)) s.upsertType.run(c.id, cl.lens, cl.type, cl.probability, cl.since);
+        for (const cl of Object.values(c.classifications)) lensTypes.set(cl.lens, cl.type);
+        const after = contributionOf(c.indicators);
+        s.setContrib.run(c.id, after.revenue, after.revenue_365d, after.clv_12m, after.support_contacts, after.emails_delivered);
+        for (const [lens, type] of lensTypes) totals.add(lens, type, 1, after);
       }
       for (const e of [...batch.eventCustomers].sort(byCustomerThenSeq)) s.insertEventCustomer.run(e.customerId, e.seq);
       for (const t of batch.traitChanges) {
@@ -235,6 +325,11 @@ export class SqliteEngineStore implements EngineStore {
         s.insertTypeHistory.run(h.customerId, h.lens, h.from, h.to, h.at, h.seq, h.messageId, h.event);
         if (h.from !== null) s.addDaily.run(h.lens, dayOf(h.at), h.from, -1);
         s.addDaily.run(h.lens, dayOf(h.at), h.to, 1);
+        // History rows move with merges but are never removed, so these counts need no merge step.
+        s.addTransition.run(h.lens, dayOf(h.at), h.from ?? '', h.to);
+      }
+      for (const [lens, type, d] of totals.entries()) {
+        s.addTotals.run(lens, type, d.customers, d.revenue, d.revenue_365d, d.clv_12m, d.support_contacts, d.emails_delivered);
       }
       if (batch.valueState !== undefined) s.setValueState.run(JSON.stringify(batch.valueState));
       s.setCheckpoint.run(batch.checkpoint);
@@ -255,7 +350,7 @@ export class SqliteEngineStore implements EngineStore {
     this.db.exec(`
       DELETE FROM customers; DELETE FROM identities; DELETE FROM customer_merges; DELETE FROM customer_events;
       DELETE FROM customer_types; DELETE FROM customer_traits; DELETE FROM type_history; DELETE FROM trait_history;
-      DELETE FROM type_daily; DELETE FROM engine_value_state;
+      DELETE FROM type_daily; DELETE FROM type_totals; DELETE FROM customer_contrib; DELETE FROM transition_daily; DELETE FROM engine_value_state;
       DELETE FROM engine_checkpoint WHERE name = 'processor';`);
     // Consumers (automation) keep their positions: a replay derives the same changes at the same log positions.
   }

@@ -6,24 +6,17 @@ export class SqliteValueQueries implements ValueQueries {
   constructor(private readonly db: SqliteDatabase) {}
 
   async revenues(): Promise<number[]> {
-    return this.db
-      .prepare(`SELECT json_extract(indicators, '$.revenue_total') AS r FROM customers`)
-      .pluck()
-      .all()
-      .map((r) => (typeof r === 'number' && Number.isFinite(r) ? r : 0));
+    // One row per customer with its revenue as a number (kept by the commit, migration 15): no JSON to parse.
+    return this.db.prepare(`SELECT revenue FROM customer_contrib`).pluck().all() as number[];
   }
 
   async aggregatesByType(lens: string): Promise<TypeAggregate[]> {
+    // Maintained by the engine store's commit (migration 15): a lookup, not a scan of every customer.
     const rows = this.db
       .prepare(
-        `SELECT t.type AS type, COUNT(*) AS customers,
-           TOTAL(json_extract(c.indicators, '$.revenue_total')) AS revenue,
-           TOTAL(json_extract(c.indicators, '$.monetary_365d')) AS revenue365d,
-           TOTAL(MAX(json_extract(c.indicators, '$.clv_12m'), 0)) AS clv12m,
-           TOTAL(json_extract(c.indicators, '$.support_contacts_total')) AS supportContacts,
-           TOTAL(json_extract(c.indicators, '$.emails_delivered')) AS emailsDelivered
-         FROM customer_types t JOIN customers c ON c.id = t.customer_id
-         WHERE t.lens = ? GROUP BY t.type ORDER BY customers DESC`,
+        `SELECT type, customers, revenue, revenue_365d AS revenue365d, clv_12m AS clv12m,
+           support_contacts AS supportContacts, emails_delivered AS emailsDelivered
+         FROM type_totals WHERE lens = ? AND customers > 0 ORDER BY customers DESC`,
       )
       .all(lens) as Array<Omit<TypeAggregate, 'measures'>>;
     const measures = this.measuresByType(lens);
