@@ -10,6 +10,8 @@ import type { AutomationSignal, CustomerDirectory, CustomerView, EmittedMessage 
 import { DEFAULT_CONTACT_POLICY, type ContactPolicy } from '../domain/contact-policy';
 import { ConfigError } from '../domain/errors';
 import type { StoredEvent } from '../domain/event';
+import { registerPlaybookEditRoutes } from '../http/playbook-edit-routes';
+import { registerChannelSettingsRoutes } from '../http/settings-routes';
 import { prepareEvent } from '../ingest/prepare-request';
 import type { EngineFeed } from '../ports/engine-feed';
 import type { CustomerRecord } from '../ports/engine-store';
@@ -203,6 +205,11 @@ export function automationExtension(opts: AutomationExtensionOptions): Automatio
         }
         if (events.length > 0) await app.ingest.submit(events);
       };
+      const templateDirs = [join(app.config.dataDir, 'templates'), BUILTIN_TEMPLATE_DIR];
+      // Saved playbooks go to the user folder; when the folders were overridden, to the last one (it wins).
+      const own = userPlaybookDir(app.config.dataDir);
+      registerChannelSettingsRoutes(server, { env, publicUrl: base.publicUrl, signingSecret: base.signingSecret });
+      registerPlaybookEditRoutes(server, { dirs, userDir: dirs.includes(own) ? own : (dirs[dirs.length - 1] ?? own), templateDirs, registry: () => playbooks as PlaybookRegistry });
       automation = createAutomation({
         clock: app.clock,
         store,
@@ -212,7 +219,7 @@ export function automationExtension(opts: AutomationExtensionOptions): Automatio
         playbooks,
         config: {
           ...base,
-          templateDirs: [join(app.config.dataDir, 'templates'), BUILTIN_TEMPLATE_DIR],
+          templateDirs,
           verifyWriteKey: async (k) => (await app.keyStore.verifyWriteKey(k)) !== null,
         },
         logger: app.logger,

@@ -9,6 +9,8 @@ import { registerCustomerRoutes } from '../http/customer-routes';
 import { registerLensRoutes } from '../http/lens-routes';
 import { registerStreamRoutes } from '../http/stream-routes';
 import { registerValueRoutes } from '../http/value-routes';
+import { effectiveUnitCosts, registerCostSettingsRoutes } from '../http/settings-routes';
+import { createSqliteSettingsStore } from '../adapters/sqlite/sqlite-settings-store';
 import { SqliteValueQueries } from '../adapters/sqlite/sqlite-value-queries';
 import type { App, AppExtension } from './create-app';
 
@@ -60,11 +62,14 @@ export function engineExtension(opts: { engine: BuiltEngine; batchSize?: number;
       registerCustomerRoutes(server, { queries, lenses: opts.engine.lensDescriptions });
       registerLensRoutes(server, { queries, lenses: opts.engine.lensDescriptions, now: () => app.clock.now() });
       const latestEventTime = async () => (app.db.prepare('SELECT MAX(last_seen) AS t FROM customers').get() as { t: number | null }).t ?? 0;
+      const settings = createSqliteSettingsStore(app.db);
+      registerCostSettingsRoutes(server, { store: settings, configured: opts.engine.costs, now: () => app.clock.now() });
       registerValueRoutes(server, {
         queries: new SqliteValueQueries(app.db),
         value: opts.engine.value,
         lenses: opts.engine.lensDescriptions,
         costs: opts.engine.costs,
+        effectiveCosts: async () => (await effectiveUnitCosts(settings, opts.engine.costs)).costs,
         heavyUserShare: opts.engine.valueOptions.heavyUserShare,
         latestEventTime,
         now: () => app.clock.now(),

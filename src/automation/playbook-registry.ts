@@ -15,7 +15,7 @@ export interface PlaybookRegistry {
   /** All playbooks of the last valid load, in id order. */
   current(): readonly Playbook[];
   get(id: string): Playbook | undefined;
-  /** Re-reads every `*.yaml` in the directories; on any error keeps the last valid set. */
+  /** Re-reads every `*.yaml` in the directories (a later directory overrides an id of an earlier one); on any error keeps the last valid set. */
   reload(): ReloadResult;
   /** Errors of the last reload (empty when it succeeded). */
   lastErrors(): readonly PlaybookError[];
@@ -33,9 +33,11 @@ export function createPlaybookRegistry(opts: { dirs: readonly string[] }): Playb
     reload() {
       const found: Playbook[] = [];
       const errs: PlaybookError[] = [];
-      const where = new Map<string, string>();
+      const byIdFound = new Map<string, Playbook>();
       for (const dir of opts.dirs) {
         if (!existsSync(dir)) continue;
+        // A later folder (the user's) overrides a playbook of the same id from an earlier one (the examples).
+        const inDir = new Map<string, string>();
         for (const f of readdirSync(dir).sort()) {
           if (!/\.ya?ml$/.test(f)) continue;
           const file = join(dir, f);
@@ -44,15 +46,16 @@ export function createPlaybookRegistry(opts: { dirs: readonly string[] }): Playb
             errs.push(...r.errors);
             continue;
           }
-          const prev = where.get(r.playbook.id);
+          const prev = inDir.get(r.playbook.id);
           if (prev) {
             errs.push({ file, line: 1, column: 1, message: `playbook id '${r.playbook.id}' is already used by ${prev}; ids must be unique` });
             continue;
           }
-          where.set(r.playbook.id, file);
-          found.push(r.playbook);
+          inDir.set(r.playbook.id, file);
+          byIdFound.set(r.playbook.id, r.playbook);
         }
       }
+      found.push(...byIdFound.values());
       errors = errs;
       if (errs.length > 0) return { ok: false, errors: errs, count: active.length };
       active = found.sort((a, b) => a.id.localeCompare(b.id));

@@ -34,7 +34,7 @@ const pathOf = (url: string): string => url.split('?')[0] ?? url;
 
 /**
  * What a role may do on the admin API. Tokens and admins: everything. Editors: everything except
- * users and sources (write keys). Viewers: read only (plus the read-only lens validate/preview and
+ * users, sources (write keys) and settings (read only). Viewers: read only (plus the read-only lens validate/preview and
  * the dry run), never write keys or the user list.
  */
 export function roleAllows(role: UserRole, method: string, url: string): boolean {
@@ -43,10 +43,10 @@ export function roleAllows(role: UserRole, method: string, url: string): boolean
   if (path === '/api/session') return true;
   if (path.startsWith('/api/users')) return false;
   const read = method === 'GET' || method === 'HEAD';
-  if (path.startsWith('/api/sources')) return read;
+  if (path.startsWith('/api/sources') || path.startsWith('/api/settings')) return read;
   if (role === 'editor') return true;
   if (read) return true;
-  return method === 'POST' && (path === '/api/lenses/validate' || /^\/api\/lenses\/[^/]+\/preview$/.test(path) || /^\/api\/playbooks\/[^/]+\/dry-run$/.test(path));
+  return method === 'POST' && (path === '/api/lenses/validate' || path === '/api/playbooks/validate' || /^\/api\/lenses\/[^/]+\/preview$/.test(path) || /^\/api\/playbooks\/[^/]+\/dry-run$/.test(path));
 }
 
 function setSessionCookie(reply: FastifyReply, request: FastifyRequest, value: string, maxAgeSeconds: number): void {

@@ -11,6 +11,8 @@ export interface ValueRouteDeps {
   readonly value: ValueEngine | undefined;
   readonly lenses: LensNames;
   readonly costs: UnitCosts;
+  /** The costs in effect now (configuration overridden by dashboard settings); read per request. Default: `costs`. */
+  readonly effectiveCosts?: () => Promise<UnitCosts>;
   readonly heavyUserShare: number;
   /** Latest event time processed (ms): "now" for scoring, so answers follow the log, not the wall clock. */
   readonly latestEventTime: () => Promise<number>;
@@ -87,11 +89,12 @@ export function registerValueRoutes(server: FastifyInstance, deps: ValueRouteDep
   server.get('/api/lenses/:lens/economics', async (request) => {
     const { lens } = request.params as { lens: string };
     requireLens(deps.lenses, lens);
-    const types = relationshipEconomics(await deps.queries.aggregatesByType(lens), deps.costs);
+    const costs = deps.effectiveCosts ? await deps.effectiveCosts() : deps.costs;
+    const types = relationshipEconomics(await deps.queries.aggregatesByType(lens), costs);
     const sum = (k: 'revenue' | 'clv' | 'costToServe' | 'margin') => types.reduce((a, t) => a + t[k], 0);
     return {
       lens,
-      unitCosts: deps.costs,
+      unitCosts: costs,
       totals: { customers: types.reduce((a, t) => a + t.customers, 0), revenue: sum('revenue'), clv: sum('clv'), costToServe: sum('costToServe'), margin: sum('margin') },
       types,
     };

@@ -179,6 +179,27 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await shot('playbook-dry-run');
   });
 
+  it('edits a playbook: a mistake shows the error with its line, a valid change saves', async () => {
+    await go('/playbooks/lifecycle-welcome');
+    const editor = page.getByTestId('playbook-yaml');
+    await editor.waitFor();
+    await page.getByTestId('playbook-status').getByText('✓ Valid playbook').waitFor();
+    const original = await editor.inputValue();
+    await editor.fill(original.replace('template: welcome-nudge', 'template: welcome-nugde'));
+    const errors = page.getByTestId('playbook-errors');
+    await errors.waitFor();
+    expect(await errors.innerText()).toMatch(/line \d+, column \d+.*welcome-nugde.*not found/s);
+    await shot('playbook-error');
+    await editor.fill(original.replace('name: Welcome new customers', 'name: Welcome new customers (edited in the browser)'));
+    await page.getByTestId('playbook-status').getByText('✓ Valid playbook').waitFor();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByTestId('playbook-saved').waitFor();
+    await page.getByRole('heading', { name: /Welcome new customers \(edited in the browser\)/ }).waitFor();
+    const list = (await (await page.request.get(`${server.url}/api/playbooks`)).json()) as { playbooks: Array<{ id: string; name: string }> };
+    expect(list.playbooks.find((p) => p.id === 'lifecycle-welcome')?.name).toBe('Welcome new customers (edited in the browser)');
+    await shot('playbook-saved');
+  });
+
   it('completes a task from the queue', async () => {
     await nav('Tasks');
     const list = page.getByTestId('task-list');
@@ -222,7 +243,25 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     // Signing in again keeps the page the user was on.
     await page.getByRole('heading', { name: 'Users' }).waitFor();
+    await page.getByTestId('channels').waitFor();
     await shot('settings');
+  });
+
+  it('changes a unit cost in Settings and the portfolio economics follows', async () => {
+    await nav('Portfolio');
+    const table = page.getByTestId('economics-table');
+    await table.waitFor();
+    const before = await table.innerText();
+    await nav('Settings');
+    await page.getByLabel('support contact').fill('600');
+    await page.getByRole('button', { name: 'Save costs' }).click();
+    await page.getByTestId('costs-saved').waitFor();
+    expect(await page.getByTestId('unit-costs').innerText()).toMatch(/changed here \(configured 6\)/);
+    await shot('settings-costs');
+    await nav('Portfolio');
+    await table.waitFor();
+    await expect.poll(async () => (await table.innerText()) !== before).toBe(true);
+    await shot('portfolio-costs');
   });
 
   it('fits a tablet-width screen and raised no script errors', async () => {

@@ -8,7 +8,7 @@ import { PortfolioPage } from './pages/portfolio';
 import { CustomersPage } from './pages/customers';
 import { CustomerPage } from './pages/customer';
 import { LensesPage, LensPage } from './pages/lenses';
-import { PlaybooksPage, PlaybookPage } from './pages/playbooks';
+import { NewPlaybookPage, PlaybooksPage, PlaybookPage } from './pages/playbooks';
 import { TasksPage } from './pages/tasks';
 import { LivePage } from './pages/live';
 import { SettingsPage } from './pages/settings';
@@ -77,6 +77,7 @@ function Routes() {
   if (seg[0] === 'customers') return <CustomersPage />;
   if (seg[0] === 'lenses' && seg[1]) return <LensPage name={seg[1]} />;
   if (seg[0] === 'lenses') return <LensesPage />;
+  if (seg[0] === 'playbooks' && seg[1] === 'new') return <NewPlaybookPage />;
   if (seg[0] === 'playbooks' && seg[1]) return <PlaybookPage id={seg[1]} />;
   if (seg[0] === 'playbooks') return <PlaybooksPage />;
   if (seg[0] === 'tasks') return <TasksPage />;

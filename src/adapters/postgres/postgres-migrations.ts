@@ -316,4 +316,15 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX user_sessions_expiry ON user_sessions (expires_at);
     `,
   },
+  {
+    version: 31,
+    name: 'dashboard settings',
+    sql: `
+      CREATE TABLE settings (
+        key        TEXT PRIMARY KEY,
+        value      JSONB NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];

@@ -24,4 +24,15 @@ export const USER_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX user_sessions_expiry ON user_sessions(expires_at);
     `,
   },
+  {
+    version: 31,
+    name: 'dashboard settings',
+    sql: `
+      CREATE TABLE settings (
+        key        TEXT PRIMARY KEY,
+        value      TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -1,8 +1,8 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api, ApiError } from '../api';
 import { Async, Card, Chart, Empty, ErrorBox, NotAvailable, useApi } from '../components';
 import { label, money, num, pct, when } from '../format';
-import { Link } from '../router';
+import { Link, useRoute } from '../router';
 import { useSession } from '../session';
 
 interface PlaybookSummary {
@@ -62,10 +62,16 @@ function triggerText(t: unknown): string {
 
 /** Playbooks: status, trigger, reach. */
 export function PlaybooksPage() {
+  const s = useSession();
   const [list] = useApi<{ playbooks: PlaybookSummary[]; errors: Array<{ file?: string; line?: number; column?: number; message: string }> }>('/api/playbooks');
   return (
     <div className="page">
       <h1>Playbooks</h1>
+      {s.canEdit ? (
+        <p>
+          <Link to="/playbooks/new">+ New playbook</Link>
+        </p>
+      ) : null}
       <Async state={list} what="playbooks" notAvailable={<NotAvailable what="Automation" api="GET /api/playbooks" />}>
         {(l) => (
           <>
@@ -140,6 +146,7 @@ export function PlaybookPage(props: { id: string }) {
   const enc = encodeURIComponent(props.id);
   const [pb, reload] = useApi<{ playbook: Record<string, unknown> & { name?: string; enabled?: boolean } }>(`/api/playbooks/${enc}`);
   const [eff] = useApi<{ rows: EffRow[]; holdoutShare: number; goal: { event: string; withinMs: number } }>(`/api/playbooks/${enc}/effectiveness`);
+  const [file] = useApi<{ yaml: string; origin: string; file: string }>(`/api/playbooks/${enc}/yaml`);
   const [dry, setDry] = useState<DryRun | null>(null);
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<Error | null>(null);
@@ -253,11 +260,15 @@ export function PlaybookPage(props: { id: string }) {
               </Async>
             </Card>
             <Card title="Definition" wide id="def">
-              <p className="muted small">Edit the playbook YAML in your playbook folder and run <code>rapport playbooks reload</code>; the dashboard shows the parsed definition.</p>
+              <p className="muted small">The parsed definition the automation runs (edit it below, or in the playbook folder and run <code>rapport playbooks reload</code>).</p>
               <pre className="code">{JSON.stringify(p.playbook, null, 2)}</pre>
             </Card>
           </>
         )}
+      </Async>
+      {/* Outside the block above: saving reloads the definition without resetting the editor. */}
+      <Async state={file} what="playbook file">
+        {(f) => <PlaybookEditor id={props.id} initial={f.yaml} origin={f.origin} canEdit={s.canEdit} onSaved={reload} />}
       </Async>
     </div>
   );
@@ -299,6 +310,163 @@ function DryRunView(props: { dry: DryRun }) {
           </tbody>
         </table>
       ) : null}
+    </Card>
+  );
+}
+
+interface YamlError {
+  line: number;
+  column: number;
+  message: string;
+}
+
+const NEW_PLAYBOOK = `id: my-playbook
+name: My playbook
+description: What it does and for whom.
+trigger:
+  entered: { lens: lifecycle, type: new }
+holdout: 0.1
+goal: { event: Order Completed, within: 30d }
+steps:
+  - id: hello
+    send: { channel: email, template: welcome-1 }
+`;
+
+/** A new playbook: the YAML editor on a starting point; saving creates `<data>/playbooks/<id>.yaml`. */
+export function NewPlaybookPage() {
+  const s = useSession();
+  return (
+    <div className="page">
+      <p>
+        <Link to="/playbooks">← Playbooks</Link>
+      </p>
+      <h1>New playbook</h1>
+      <PlaybookEditor id={null} initial={NEW_PLAYBOOK} origin="new" canEdit={s.canEdit} />
+    </div>
+  );
+}
+
+/**
+ * The playbook YAML editor: validated as you type (errors with line and column; click one to jump
+ * there), saved with `PUT /api/playbooks/:id` (editors and admins). `id` null: a new playbook, named by its `id:`.
+ */
+export function PlaybookEditor(props: { id: string | null; initial: string; origin: string; canEdit: boolean; onSaved?: () => void }) {
+  const { navigate } = useRoute();
+  const [text, setText] = useState(props.initial);
+  const [errors, setErrors] = useState<YamlError[] | null>(null);
+  const [parsedId, setParsedId] = useState<string | null>(null);
+  const [checking, setChecking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  const [failure, setFailure] = useState<Error | null>(null);
+  const area = useRef<HTMLTextAreaElement>(null);
+
+  // Validate as you type: debounced, the latest answer wins.
+  useEffect(() => {
+    setChecking(true);
+    const ctl = new AbortController();
+    const t = setTimeout(() => {
+      api<{ ok: boolean; id?: string; errors: YamlError[] }>('/api/playbooks/validate', { method: 'POST', body: { yaml: text }, signal: ctl.signal }).then(
+        (r) => {
+          setErrors(r.errors);
+          setParsedId(r.id ?? null);
+          setChecking(false);
+        },
+        (e: unknown) => {
+          if (!ctl.signal.aborted) {
+            setFailure(e as Error);
+            setChecking(false);
+          }
+        },
+      );
+    }, 300);
+    return () => {
+      clearTimeout(t);
+      ctl.abort();
+    };
+  }, [text]);
+
+  const jump = (e: YamlError) => {
+    const el = area.current;
+    if (!el) return;
+    const lines = text.split('\n');
+    let pos = 0;
+    for (let i = 0; i < e.line - 1 && i < lines.length; i++) pos += lines[i]!.length + 1;
+    pos += Math.max(0, e.column - 1);
+    el.focus();
+    el.setSelectionRange(pos, pos);
+    el.scrollTop = Math.max(0, (e.line - 5) * 18);
+  };
+
+  const target = props.id ?? parsedId;
+  const save = async () => {
+    if (!target) return;
+    setBusy(true);
+    setFailure(null);
+    setMessage(null);
+    try {
+      const r = await api<{ saved: string; note: string; created: boolean }>(`/api/playbooks/${encodeURIComponent(target)}`, { method: 'PUT', body: { yaml: text } });
+      setMessage(`Saved to ${r.saved}: ${r.note}.`);
+      if (props.id === null) navigate(`/playbooks/${encodeURIComponent(target)}`);
+      else props.onSaved?.();
+    } catch (e) {
+      if (e instanceof ApiError && Array.isArray((e.body as { errors?: unknown })?.errors)) setErrors((e.body as { errors: YamlError[] }).errors);
+      setFailure(e as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const ok = errors !== null && errors.length === 0;
+  return (
+    <Card title={props.id === null ? 'Playbook (YAML)' : 'Edit the playbook (YAML)'} wide id="editor">
+      <p className="muted small">
+        {props.origin === 'example'
+          ? 'This is an example playbook shipped with Rapport; saving writes your own copy to <data>/playbooks, which overrides it.'
+          : props.origin === 'new'
+            ? 'Saving creates <data>/playbooks/<id>.yaml; the automation runs it from the next signal on.'
+            : 'This is your own playbook file in <data>/playbooks.'}
+        {props.canEdit ? '' : ' Your role (viewer) can look and validate but not save.'}
+      </p>
+      <div className="editor">
+        <label className="sr" htmlFor="playbook-yaml">
+          Playbook YAML
+        </label>
+        <textarea id="playbook-yaml" ref={area} value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} rows={24} data-testid="playbook-yaml" />
+        <div className="editor-side">
+          <div className={ok ? 'status ok' : errors && errors.length ? 'status bad' : 'status'} role="status" aria-live="polite" data-testid="playbook-status">
+            {checking ? 'Checking…' : errors === null ? 'Not checked yet' : ok ? '✓ Valid playbook' : `${errors.length} problem${errors.length === 1 ? '' : 's'}`}
+          </div>
+          {errors && errors.length ? (
+            <ul className="lens-errors" data-testid="playbook-errors">
+              {errors.map((e, i) => (
+                <li key={i}>
+                  <button type="button" className="link" onClick={() => jump(e)}>
+                    line {e.line}, column {e.column}
+                  </button>
+                  : {e.message}
+                </li>
+              ))}
+            </ul>
+          ) : null}
+          <div className="buttons">
+            {props.canEdit ? (
+              <button type="button" className="primary" onClick={() => void save()} disabled={!ok || busy || !target}>
+                {busy ? 'Saving…' : props.id === null ? `Create ${target ?? ''}`.trim() : 'Save'}
+              </button>
+            ) : null}
+            <button type="button" onClick={() => setText(props.initial)} disabled={text === props.initial}>
+              Revert
+            </button>
+          </div>
+          {message ? (
+            <p className="ok" role="status" data-testid="playbook-saved">
+              {message}
+            </p>
+          ) : null}
+          {failure ? <ErrorBox error={failure} /> : null}
+        </div>
+      </div>
     </Card>
   );
 }

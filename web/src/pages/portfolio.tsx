@@ -203,7 +203,7 @@ export function PortfolioPage() {
                       ],
                     }}
                   />
-                  <table className="table compact">
+                  <table className="table compact" data-testid="economics-table">
                     <thead>
                       <tr>
                         <th scope="col">Type</th>

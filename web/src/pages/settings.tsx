@@ -26,19 +26,7 @@ export function SettingsPage() {
       <div className="grid">
         <Sources />
         {s.isAdmin ? <Users /> : null}
-        <Card title="Channels" id="channels">
-          <p>Email goes out over SMTP, configured when the server starts:</p>
-          <ul className="plain small">
-            <li>
-              <code>RAPPORT_SMTP_URL</code> — e.g. <code>smtp://127.0.0.1:2525</code>
-            </li>
-            <li>
-              <code>RAPPORT_SMTP_FROM</code> — the sender address
-            </li>
-            <li>Webhooks: the <code>webhooks:</code> section of rapport.config.yaml (signed with HMAC-SHA256).</li>
-          </ul>
-          <p className="muted small">Changing channels from the dashboard is not available yet: edit the configuration and restart.</p>
-        </Card>
+        <Channels />
         <UnitCosts />
       </div>
     </div>
@@ -218,33 +206,133 @@ function Users() {
   );
 }
 
+interface ChannelSettings {
+  email: { enabled: boolean; smtpUrl: string | null; from: string };
+  publicUrl: string;
+  webhooks: { signed: boolean };
+  note: string;
+}
+
+/** The effective channel configuration, read-only (it comes from the environment; password masked by the server). */
+function Channels() {
+  const [ch] = useApi<ChannelSettings>('/api/settings/channels');
+  return (
+    <Card title="Channels" id="channels">
+      <Async state={ch} what="channel configuration" notAvailable={<NotAvailable what="Channel configuration" api="GET /api/settings/channels" />}>
+        {(c) => (
+          <>
+            <table className="table compact" data-testid="channels">
+              <tbody>
+                <tr>
+                  <th scope="row">Email (SMTP)</th>
+                  <td>{c.email.enabled ? <code>{c.email.smtpUrl}</code> : <span className="muted">off — set RAPPORT_SMTP_URL</span>}</td>
+                </tr>
+                <tr>
+                  <th scope="row">Sender</th>
+                  <td>{c.email.from}</td>
+                </tr>
+                <tr>
+                  <th scope="row">Public URL (links, tracking)</th>
+                  <td>
+                    <code>{c.publicUrl}</code>
+                  </td>
+                </tr>
+                <tr>
+                  <th scope="row">Webhooks</th>
+                  <td>{c.webhooks.signed ? 'signed (HMAC-SHA256)' : 'not signed'}</td>
+                </tr>
+              </tbody>
+            </table>
+            <p className="muted small">Read-only. {c.note}</p>
+          </>
+        )}
+      </Async>
+    </Card>
+  );
+}
+
+interface CostSettings {
+  costs: Record<string, number>;
+  configured: Record<string, number>;
+  overrides: Record<string, number>;
+  updatedAt: number | null;
+}
+
+/** Unit costs: the effective values; admins change them here (stored in the database, used at once by economics). */
 function UnitCosts() {
   const s = useSession();
-  const [econ] = useApi<{ unitCosts?: Record<string, number> }>(s.lens ? `/api/lenses/${encodeURIComponent(s.lens)}/economics` : null);
+  const [state, reload] = useApi<CostSettings>('/api/settings/costs');
+  const [draft, setDraft] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  const [failure, setFailure] = useState<Error | null>(null);
+  const send = async (costs: Record<string, number | null>) => {
+    setBusy(true);
+    setFailure(null);
+    setMessage(null);
+    try {
+      await api('/api/settings/costs', { method: 'PUT', body: { costs } });
+      setDraft({});
+      setMessage('Saved: cost to serve and margins use the new costs from now on.');
+      reload();
+    } catch (err) {
+      setFailure(err as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const save = (e: FormEvent) => {
+    e.preventDefault();
+    const costs: Record<string, number> = {};
+    for (const [k, v] of Object.entries(draft)) if (v.trim() !== '') costs[k] = Number(v);
+    void send(costs);
+  };
   return (
     <Card title="Unit costs" id="costs">
-      <Async state={econ} what="unit costs" notAvailable={<NotAvailable what="Unit costs" api="GET /api/lenses/:lens/economics" />}>
-        {(c) =>
-          !c.unitCosts ? (
-            <Empty title="This server does not report unit costs." />
-          ) : (
-            <>
-              <table className="table compact">
-                <tbody>
-                  {Object.entries(c.unitCosts).map(([k, v]) => (
-                    <tr key={k}>
-                      <th scope="row">{k.replace(/_/g, ' ')}</th>
-                      <td className="num">{v}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              <p className="muted small">
-                Cost per contact, used for cost to serve. Change them in the <code>costs:</code> section of rapport.config.yaml and restart; editing them here is not available yet.
+      <Async state={state} what="unit costs" notAvailable={<NotAvailable what="Unit costs" api="GET /api/settings/costs" />}>
+        {(c) => (
+          <form onSubmit={save}>
+            <table className="table compact" data-testid="unit-costs">
+              <tbody>
+                {Object.entries(c.costs).map(([k, v]) => (
+                  <tr key={k}>
+                    <th scope="row">
+                      <label htmlFor={`cost-${k}`}>{k.replace(/_/g, ' ')}</label>
+                    </th>
+                    <td className="num">
+                      {s.isAdmin ? (
+                        <input id={`cost-${k}`} type="number" min={0} step="any" value={draft[k] ?? String(v)} onChange={(e) => setDraft({ ...draft, [k]: e.target.value })} />
+                      ) : (
+                        v
+                      )}
+                    </td>
+                    <td className="small muted">{k in c.overrides ? `changed here (configured ${c.configured[k]})` : 'configured'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {s.isAdmin ? (
+              <div className="buttons">
+                <button type="submit" className="primary" disabled={busy || Object.keys(draft).length === 0}>
+                  {busy ? 'Saving…' : 'Save costs'}
+                </button>
+                <button type="button" disabled={busy || Object.keys(c.overrides).length === 0} onClick={() => void send(Object.fromEntries(Object.keys(c.overrides).map((k) => [k, null])))}>
+                  Back to configured values
+                </button>
+              </div>
+            ) : null}
+            <p className="muted small">
+              Cost per contact, used for cost to serve and margin. Defaults come from the <code>costs:</code> section of rapport.config.yaml;
+              {s.isAdmin ? ' values saved here override them (stored in the database) and apply at once.' : ' admins can override them here.'}
+            </p>
+            {message ? (
+              <p className="ok" role="status" data-testid="costs-saved">
+                {message}
               </p>
-            </>
-          )
-        }
+            ) : null}
+            {failure ? <ErrorBox error={failure} /> : null}
+          </form>
+        )}
       </Async>
     </Card>
   );
