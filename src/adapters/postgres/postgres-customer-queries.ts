@@ -10,25 +10,12 @@ import type {
 } from '../../ports/engine-store';
 import { rowToCustomer, traitIndexValue } from '../sqlite/sqlite-engine-store';
 import { decodeEventRow, type EventRow } from '../sqlite/sqlite-event-log';
-import { SUMMARY_COLUMNS, toSummary, type SummaryRow as BaseSummaryRow } from '../sqlite/sqlite-customer-queries';
+import { decodeCursor, encodeCursor, SUMMARY_COLUMNS, toSummary, type SummaryRow as BaseSummaryRow } from '../sqlite/sqlite-customer-queries';
 import type { PostgresPool } from './open-pool';
 import type { PostgresCustomerRow } from './postgres-engine-store';
 
 type SummaryRow = BaseSummaryRow & { k?: string };
 
-function encodeCursor(parts: unknown[]): string {
-  return Buffer.from(JSON.stringify(parts)).toString('base64url');
-}
-
-function decodeCursor(cursor: string | null | undefined): unknown[] | null {
-  if (!cursor) return null;
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    return Array.isArray(v) ? v : null;
-  } catch {
-    return null;
-  }
-}
 
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';

@@ -34,11 +34,13 @@ export function toSummary(r: SummaryRow): CustomerSummary {
   return { id: r.id, userId: r.user_id, email: r.email, name: r.name, lastSeen: r.last_seen, eventCount: r.event_count, types };
 }
 
-function encodeCursor(parts: unknown[]): string {
+/** Opaque keyset cursor: the sort key of the last row, base64url JSON (shared with the PostgreSQL adapter). */
+export function encodeCursor(parts: unknown[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
 
-function decodeCursor(cursor: string | null | undefined): unknown[] | null {
+/** Reads a cursor made by {@link encodeCursor}; anything else is treated as no cursor. */
+export function decodeCursor(cursor: string | null | undefined): unknown[] | null {
   if (!cursor) return null;
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;

@@ -1,16 +1,11 @@
-import { useEffect, useRef, useState } from 'react';
+import { useRef, useState } from 'react';
 import { api, ApiError, type Distribution } from '../api';
 import { Async, Card, Chart, Empty, ErrorBox, useApi } from '../components';
 import { label, num, pct } from '../format';
 import { Link } from '../router';
+import { jumpTo, useYamlValidation, type YamlError } from '../yaml-editing';
 import { useSession } from '../session';
 
-interface LensError {
-  line: number;
-  column: number;
-  path?: string;
-  message: string;
-}
 interface Preview {
   population: number;
   sampled: number;
@@ -88,8 +83,6 @@ export function LensPage(props: { name: string }) {
 
 function Editor(props: { name: string; initial: string; origin: string; canEdit: boolean; current: Distribution | null }) {
   const [text, setText] = useState(props.initial);
-  const [errors, setErrors] = useState<LensError[] | null>(null);
-  const [checking, setChecking] = useState(false);
   const [preview, setPreview] = useState<Preview | null>(null);
   const [busy, setBusy] = useState<'preview' | 'save' | null>(null);
   const [message, setMessage] = useState<string | null>(null);
@@ -97,40 +90,9 @@ function Editor(props: { name: string; initial: string; origin: string; canEdit:
   const area = useRef<HTMLTextAreaElement>(null);
 
   // Validate as you type: debounced, the latest answer wins.
-  useEffect(() => {
-    setChecking(true);
-    const ctl = new AbortController();
-    const t = setTimeout(() => {
-      api<{ ok: boolean; errors: LensError[] }>('/api/lenses/validate', { method: 'POST', body: { yaml: text }, signal: ctl.signal }).then(
-        (r) => {
-          setErrors(r.errors);
-          setChecking(false);
-        },
-        (e: unknown) => {
-          if (!ctl.signal.aborted) {
-            setFailure(e as Error);
-            setChecking(false);
-          }
-        },
-      );
-    }, 300);
-    return () => {
-      clearTimeout(t);
-      ctl.abort();
-    };
-  }, [text]);
+  const { errors, setErrors, checking } = useYamlValidation('/api/lenses/validate', text, setFailure);
 
-  const jump = (e: LensError) => {
-    const el = area.current;
-    if (!el) return;
-    const lines = text.split('\n');
-    let pos = 0;
-    for (let i = 0; i < e.line - 1 && i < lines.length; i++) pos += lines[i]!.length + 1;
-    pos += Math.max(0, e.column - 1);
-    el.focus();
-    el.setSelectionRange(pos, pos);
-    el.scrollTop = Math.max(0, (e.line - 5) * 18);
-  };
+  const jump = (e: YamlError) => jumpTo(area.current, text, e.line, e.column);
 
   const runPreview = async () => {
     setBusy('preview');
@@ -139,7 +101,7 @@ function Editor(props: { name: string; initial: string; origin: string; canEdit:
     try {
       setPreview(await api<Preview>(`/api/lenses/${encodeURIComponent(props.name)}/preview`, { method: 'POST', body: { yaml: text } }));
     } catch (e) {
-      if (e instanceof ApiError && Array.isArray((e.body as { errors?: unknown })?.errors)) setErrors((e.body as { errors: LensError[] }).errors);
+      if (e instanceof ApiError && Array.isArray((e.body as { errors?: unknown })?.errors)) setErrors((e.body as { errors: YamlError[] }).errors);
       setFailure(e as Error);
     } finally {
       setBusy(null);

@@ -1,9 +1,10 @@
-import { useEffect, useRef, useState } from 'react';
+import { useRef, useState } from 'react';
 import { api, ApiError } from '../api';
 import { Async, Card, Chart, Empty, ErrorBox, NotAvailable, useApi } from '../components';
 import { label, money, num, pct, when } from '../format';
 import { Link, useRoute } from '../router';
 import { useSession } from '../session';
+import { jumpTo, useYamlValidation, type YamlError } from '../yaml-editing';
 
 interface PlaybookSummary {
   id: string;
@@ -314,11 +315,6 @@ function DryRunView(props: { dry: DryRun }) {
   );
 }
 
-interface YamlError {
-  line: number;
-  column: number;
-  message: string;
-}
 
 const NEW_PLAYBOOK = `id: my-playbook
 name: My playbook
@@ -353,50 +349,21 @@ export function NewPlaybookPage() {
 export function PlaybookEditor(props: { id: string | null; initial: string; origin: string; canEdit: boolean; onSaved?: () => void }) {
   const { navigate } = useRoute();
   const [text, setText] = useState(props.initial);
-  const [errors, setErrors] = useState<YamlError[] | null>(null);
   const [parsedId, setParsedId] = useState<string | null>(null);
-  const [checking, setChecking] = useState(false);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
   const [failure, setFailure] = useState<Error | null>(null);
   const area = useRef<HTMLTextAreaElement>(null);
 
   // Validate as you type: debounced, the latest answer wins.
-  useEffect(() => {
-    setChecking(true);
-    const ctl = new AbortController();
-    const t = setTimeout(() => {
-      api<{ ok: boolean; id?: string; errors: YamlError[] }>('/api/playbooks/validate', { method: 'POST', body: { yaml: text }, signal: ctl.signal }).then(
-        (r) => {
-          setErrors(r.errors);
-          setParsedId(r.id ?? null);
-          setChecking(false);
-        },
-        (e: unknown) => {
-          if (!ctl.signal.aborted) {
-            setFailure(e as Error);
-            setChecking(false);
-          }
-        },
-      );
-    }, 300);
-    return () => {
-      clearTimeout(t);
-      ctl.abort();
-    };
-  }, [text]);
+  const { errors, setErrors, checking } = useYamlValidation<{ ok: boolean; id?: string; errors: YamlError[] }>(
+    '/api/playbooks/validate',
+    text,
+    setFailure,
+    (r) => setParsedId(r.id ?? null),
+  );
 
-  const jump = (e: YamlError) => {
-    const el = area.current;
-    if (!el) return;
-    const lines = text.split('\n');
-    let pos = 0;
-    for (let i = 0; i < e.line - 1 && i < lines.length; i++) pos += lines[i]!.length + 1;
-    pos += Math.max(0, e.column - 1);
-    el.focus();
-    el.setSelectionRange(pos, pos);
-    el.scrollTop = Math.max(0, (e.line - 5) * 18);
-  };
+  const jump = (e: YamlError) => jumpTo(area.current, text, e.line, e.column);
 
   const target = props.id ?? parsedId;
   const save = async () => {
