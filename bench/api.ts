@@ -20,7 +20,6 @@ import pino from 'pino';
 import { openSqliteDatabase } from '../src/adapters/sqlite/open-database';
 import { TRANSITION_DAILY_BACKFILL_SQL, TYPE_TOTALS_BACKFILL_SQL } from '../src/adapters/sqlite/engine-migrations';
 import { encodeEventRow, INSERT_EVENT_SQL } from '../src/adapters/sqlite/sqlite-event-log';
-import { createSqliteUserStore } from '../src/adapters/sqlite/sqlite-user-store';
 import { loadConfig } from '../src/app/config';
 import { createApp } from '../src/app/create-app';
 import { defaultExtensions } from '../src/app/default-extensions';
@@ -183,7 +182,7 @@ async function main() {
   const defaults = defaultExtensions(config);
   const app = await createApp(config, { logger: pino({ level: 'silent' }), extensions: defaults.list });
   const { url } = await app.start();
-  const users = createSqliteUserStore(app.db);
+  const users = app.store.userStore;
   if (!(await users.listUsers()).some((u) => u.email === 'bench@example.com')) await users.addUser('bench@example.com', 'admin', 'bench-password-1', Date.now());
   const login = await fetch(`${url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@example.com', password: 'bench-password-1' }) });
   const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;

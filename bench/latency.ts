@@ -20,6 +20,7 @@ import { loadConfig } from '../src/app/config';
 import { createApp } from '../src/app/create-app';
 import { defaultExtensions } from '../src/app/default-extensions';
 import { openStore } from '../src/app/open-event-log';
+import { sqliteHandle } from '../src/app/app-store';
 import { simulate } from '../src/sim/simulate';
 
 const RATE = Number(process.env['BENCH_RATE'] ?? 10_000);
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
   // seq -> messageId -> send time of its request; seq -> first commit covering it.
   const sentAt = new Map<string, number>();
   for (const [first, count, at] of result.sends) for (let i = first; i < first + count; i++) sentAt.set(ids[i]!, at);
-  const rows = app.db.prepare('SELECT seq, message_id FROM events ORDER BY seq').all() as Array<{ seq: number; message_id: string }>;
+  const rows = sqliteHandle(app).prepare('SELECT seq, message_id FROM events ORDER BY seq').all() as Array<{ seq: number; message_id: string }>;
   const t0Abs = result.sends[0]?.[2] ?? 0;
   const lat: number[] = [];
   let c = 0;

@@ -12,6 +12,8 @@
 import pg from 'pg';
 import { openPostgresPool, quoteIdent, type PostgresPool } from '../src/adapters/postgres/open-pool';
 import { PostgresCustomerQueries } from '../src/adapters/postgres/postgres-customer-queries';
+import { PostgresDashboardQueries } from '../src/adapters/postgres/postgres-dashboard-queries';
+import { PostgresValueQueries } from '../src/adapters/postgres/postgres-value-queries';
 import { PostgresEngineStore } from '../src/adapters/postgres/postgres-engine-store';
 import { PostgresEventLog } from '../src/adapters/postgres/postgres-event-log';
 import { createPostgresAutomationStore } from '../src/adapters/postgres/postgres-automation-store';
@@ -131,6 +133,22 @@ async function load(pool: PostgresPool): Promise<number> {
     `INSERT INTO customer_type_counts (lens, type, n) SELECT lens, type, count(*) FROM customer_types GROUP BY lens, type;
      INSERT INTO engine_counts (name, n) SELECT 'customers', count(*) FROM customers`,
   );
+  // Likewise the per-day and per-type aggregates (migrations 11-14 backfill them the same way).
+  await step(
+    'aggregates (type_daily, transition_daily, customer_contrib, type_totals, latest event time)',
+    `INSERT INTO type_daily (lens, day, type, delta)
+       SELECT lens, day, type, SUM(d) FROM (
+         SELECT lens, (at / 86400000)::integer AS day, to_type AS type, 1 AS d FROM type_history
+         UNION ALL SELECT lens, (at / 86400000)::integer, from_type, -1 FROM type_history WHERE from_type IS NOT NULL) z
+       GROUP BY lens, day, type;
+     INSERT INTO transition_daily (lens, day, from_type, to_type, n)
+       SELECT lens, (at / 86400000)::integer, COALESCE(from_type, ''), to_type, COUNT(*) FROM type_history GROUP BY 1, 2, 3, 4;
+     INSERT INTO customer_contrib (customer_id, revenue, revenue_365d, clv_12m, support_contacts, emails_delivered)
+       SELECT id, 0, 0, 0, 0, 0 FROM customers;
+     INSERT INTO type_totals (lens, type, customers, revenue, revenue_365d, clv_12m, support_contacts, emails_delivered)
+       SELECT lens, type, COUNT(*), 0, 0, 0, 0, 0 FROM customer_types GROUP BY lens, type;
+     INSERT INTO engine_counts (name, n) SELECT 'last_seen', MAX(last_seen) FROM customers`,
+  );
   // VACUUM sets the visibility map, so index-only scans skip the heap (as they would on a settled table).
   await step('VACUUM ANALYZE', 'VACUUM ANALYZE');
   return (performance.now() - t) / 1000;
@@ -186,6 +204,15 @@ async function main(): Promise<void> {
     await run('distribution as of a date', () => q.distribution('lifecycle', T0 + 180 * DAY));
     await run('transitions over 30 days', () => q.transitions('lifecycle', T0 + 100 * DAY, T0 + 130 * DAY));
     await run('count customers', () => q.countCustomers());
+    await run('latest event time', () => q.latestEventTime());
+    const values = new PostgresValueQueries(rec);
+    await run('economics per type (type_totals + measures)', () => values.aggregatesByType('lifecycle'));
+    const dash = new PostgresDashboardQueries(rec);
+    await run('dashboard list: window of 20,000, CLV filter', () => dash.filterCustomers({ minClv: 100, limit: 50, after: mid, window: 20_000 }));
+    await run('dashboard list: type window, probability filter', () =>
+      dash.filterCustomers({ lens: 'lifecycle', type: 'at_risk', minProbability: 0.5, limit: 50, after: '', window: 20_000 }),
+    );
+    await run('lens preview: population sample of 20,000', () => dash.samplePopulation(20_000));
     await run('engine: resolve 500 identities', () =>
       store.resolveIdentities(ids500.map((id) => ({ kind: 'user' as const, value: 'u' + Number(id.slice(1)) }))),
     );

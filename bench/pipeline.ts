@@ -12,7 +12,9 @@
  * Options (env): BENCH_CUSTOMERS (10000), BENCH_DAYS (365), BENCH_SEED (7), BENCH_BATCH (100000 events
  * per commit), BENCH_MEMORY_CUSTOMERS (1000000; 0 skips), BENCH_DIR (where the logs are built once and
  * reused; default a folder in the OS temp dir named after the parameters), BENCH_SKIP (comma list of
- * runs to skip: full,ceiling,notext,statements,memory).
+ * runs to skip: full,ceiling,notext,statements,memory), BENCH_PARTS=1 (also print, per replay, the time spent in
+ * each part — log read, indicator updates and reads, statement analysis, lens decisions, explain, value
+ * scores and refits, store commit — in µs per event; the wrappers add a little time of their own).
  * The last line is one JSON object with the figures.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +40,7 @@ const BATCH = Number(process.env['BENCH_BATCH'] ?? 100_000);
 const MEMORY_CUSTOMERS = Number(process.env['BENCH_MEMORY_CUSTOMERS'] ?? 1_000_000);
 const DIR = process.env['BENCH_DIR'] ?? join(tmpdir(), `rapport-bench-pipeline-${CUSTOMERS}x${DAYS}-s${SEED}`);
 const SKIP = new Set((process.env['BENCH_SKIP'] ?? '').split(',').filter(Boolean));
+const PARTS = process.env['BENCH_PARTS'] === '1';
 const gc = (globalThis as { gc?: () => void }).gc;
 
 /** Normalises one simulated message as the ingest API would (received at its own timestamp). */
@@ -118,6 +121,45 @@ function withoutClassification(m: EngineModules): EngineModules {
   };
 }
 
+/** Milliseconds spent per part of the pipeline (BENCH_PARTS=1). */
+type PartTimes = Record<string, number>;
+
+/** Wraps `fn` so that its time (including awaited time for promises) is added to `parts[label]`. */
+function timed<A extends unknown[], R>(parts: PartTimes, label: string, fn: (...args: A) => R): (...args: A) => R {
+  return (...args: A): R => {
+    const t0 = performance.now();
+    const out = fn(...args);
+    if (out instanceof Promise) {
+      return out.finally(() => {
+        parts[label] = (parts[label] ?? 0) + performance.now() - t0;
+      }) as R;
+    }
+    parts[label] = (parts[label] ?? 0) + performance.now() - t0;
+    return out;
+  };
+}
+
+/** The same modules with every call timed into `parts`. */
+function timedModules(m: EngineModules, parts: PartTimes): EngineModules {
+  const i = m.indicators;
+  const l = m.lenses;
+  const st = m.statements;
+  return {
+    indicators: {
+      create: i.create.bind(i),
+      encode: timed(parts, 'encode state', i.encode.bind(i)),
+      decode: i.decode.bind(i),
+      release: i.release.bind(i),
+      apply: timed(parts, 'indicator updates', i.apply.bind(i)),
+      applyStatement: timed(parts, 'indicator updates', i.applyStatement.bind(i)),
+      read: timed(parts, 'indicator reads', i.read.bind(i)),
+      valueSummary: timed(parts, 'value summaries', i.valueSummary.bind(i)),
+    },
+    statements: st ? { analyse: timed(parts, 'text analysis', st.analyse.bind(st)) } : null,
+    lenses: { names: l.names.bind(l), decide: timed(parts, 'lens decisions', l.decide.bind(l)), explain: timed(parts, 'explain', l.explain.bind(l)) },
+  };
+}
+
 interface RunResult {
   events: number;
   seconds: number;
@@ -125,27 +167,52 @@ interface RunResult {
   /** Events per second of this process's CPU time (user + system): less distorted by other load on the machine. */
   perCpuSecond: number;
   customers: number;
+  /** µs per event per part (BENCH_PARTS=1). */
+  parts?: Record<string, number>;
 }
 
 /** Replays the log in `name` from scratch with the given modules; start-up is not timed. */
 async function replay(name: string, variant: 'full' | 'notext' | 'ceiling'): Promise<RunResult> {
   const engine = buildEngine({ dataDir: join(DIR, 'engine'), statements: variant === 'full' });
-  const modules = variant === 'ceiling' ? withoutClassification(engine.modules) : engine.modules;
+  const parts: PartTimes = {};
+  const base = variant === 'ceiling' ? withoutClassification(engine.modules) : engine.modules;
+  const modules = PARTS ? timedModules(base, parts) : base;
   const value = variant === 'ceiling' ? undefined : engine.value;
+  if (PARTS && value) {
+    value.refit = timed(parts, 'value refits', value.refit.bind(value));
+    value.score = timed(parts, 'value scores', value.score.bind(value));
+  }
   const db = openSqliteDatabase(join(DIR, name, 'rapport.db'));
   try {
     const store = new SqliteEngineStore(db);
     await store.reset();
     db.pragma('wal_checkpoint(TRUNCATE)');
     if (variant === 'full' && engine.modules.statements) engine.modules.statements.analyse('warm up the language model', 'en');
-    const processor = new Processor({ eventLog: new SqliteEventLog(db), store, modules, batchSize: BATCH, ...(value ? { value } : {}) });
+    const eventLog = new SqliteEventLog(db);
+    if (PARTS) {
+      store.commit = timed(parts, 'store commit', store.commit.bind(store));
+      eventLog.read = timed(parts, 'log read + decode', eventLog.read.bind(eventLog));
+    }
+    const processor = new Processor({ eventLog, store, modules, batchSize: BATCH, ...(value ? { value } : {}) });
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const events = await processor.drain();
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const customers = (db.prepare('SELECT COUNT(*) AS n FROM customers').get() as { n: number }).n;
-    return { events, seconds: round(seconds, 3), perSecond: Math.round(events / seconds), perCpuSecond: Math.round(events / ((cpu.user + cpu.system) / 1e6)), customers };
+    const result: RunResult = { events, seconds: round(seconds, 3), perSecond: Math.round(events / seconds), perCpuSecond: Math.round(events / ((cpu.user + cpu.system) / 1e6)), customers };
+    if (PARTS) {
+      const perEvent: Record<string, number> = {};
+      let known = 0;
+      for (const [k, ms] of Object.entries(parts).sort(([, a], [, b]) => b - a)) {
+        perEvent[k] = round((ms * 1000) / events, 2);
+        known += ms;
+      }
+      perEvent['rest (identity, traits, glue, GC, waiting)'] = round(((seconds * 1000 - known) * 1000) / events, 2);
+      result.parts = perEvent;
+      console.log(`  ${name}/${variant}, µs per event: ${Object.entries(perEvent).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    }
+    return result;
   } finally {
     db.close();
   }
@@ -271,6 +338,7 @@ async function main(): Promise<void> {
     figures['nontextPerSecond'] = full.perSecond;
     figures['nontextPerCpuSecond'] = full.perCpuSecond;
     figures['nontextSeconds'] = full.seconds;
+    if (full.parts) figures['nontextParts'] = full.parts;
   }
   if (!SKIP.has('ceiling')) {
     ceiling = await replay('nontext', 'ceiling');
@@ -287,6 +355,7 @@ async function main(): Promise<void> {
     console.log(`full pipeline, statements with text analysis: ${s.perSecond} statements/s, ${s.perCpuSecond} per CPU-second (${s.events} statements, ${s.seconds} s; target >= 20000)`);
     figures['statementsPerSecond'] = s.perSecond;
     figures['statementsPerCpuSecond'] = s.perCpuSecond;
+    if (s.parts) figures['statementsParts'] = s.parts;
   }
   if (!SKIP.has('notext')) {
     const s = await replay('text', 'notext');

@@ -1,21 +1,18 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { SqliteEngineFeed } from '../adapters/sqlite/sqlite-engine-feed';
-import { createSqliteAutomationStore } from '../adapters/sqlite/sqlite-automation-store';
 import { createAutomation, type Automation } from '../automation/automation';
 import { createDefaultChannels } from '../automation/channels';
 import { automationConfigFromEnv } from '../automation/config';
 import { createPlaybookRegistry, watchPlaybooks, type PlaybookRegistry } from '../automation/playbook-registry';
-import type { AutomationSignal, CustomerDirectory, CustomerView, EmittedMessage } from '../automation/types';
+import type { CustomerDirectory, CustomerView, EmittedMessage } from '../automation/types';
+import { createFeedPlanner, feedbackEvents, type FeedPlanner } from '../automation/feed-planner';
 import { DEFAULT_CONTACT_POLICY, type ContactPolicy } from '../domain/contact-policy';
 import { ConfigError } from '../domain/errors';
-import type { StoredEvent } from '../domain/event';
 import { registerPlaybookEditRoutes } from '../http/playbook-edit-routes';
-import { registerChannelSettingsRoutes } from '../http/settings-routes';
-import { prepareEvent } from '../ingest/prepare-request';
 import type { EngineFeed } from '../ports/engine-feed';
 import type { CustomerRecord } from '../ports/engine-store';
 import type { BuiltEngine } from './build-engine';
+import { wireChannelSettings } from './channel-settings-wiring';
 import type { AppExtension } from './create-app';
 import type { EngineExtension } from './engine-extension';
 
@@ -37,6 +34,11 @@ export interface AutomationExtensionOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Poll for due actions (tests drive `dispatchDue` themselves when false). */
   readonly dispatch?: boolean;
+  /**
+   * Turn processed changes into playbook signals (default true). Off in the scaled-out API role, where
+   * dispatchers plan under a lease; the routes (playbooks, tasks, tracking, preferences) still work.
+   */
+  readonly planning?: boolean;
 }
 
 /** The automation extension with a handle on the engine it wires. */
@@ -89,16 +91,6 @@ export function engineCustomerDirectory(engine: BuiltEngine, feed: EngineFeed): 
   };
 }
 
-/** Indicator names that playbook triggers watch for crossings. */
-function watchedIndicators(playbooks: PlaybookRegistry): Set<string> {
-  const out = new Set<string>();
-  for (const pb of playbooks.current()) {
-    const t = pb.trigger as { indicator?: { name: string } };
-    if (t.indicator) out.add(t.indicator.name);
-  }
-  return out;
-}
-
 /**
  * Plugs marketing automation into the server: after every committed batch of the processor, its type
  * changes, indicator crossings and events become signals for the playbooks; feedback (deliveries, opens,
@@ -108,64 +100,13 @@ function watchedIndicators(playbooks: PlaybookRegistry): Set<string> {
 export function automationExtension(opts: AutomationExtensionOptions): AutomationExtension {
   let automation: Automation | undefined;
   let playbooks: PlaybookRegistry | undefined;
-  let feed: EngineFeed | undefined;
   let unsubscribe: (() => void) | undefined;
   let stopWatch: (() => void) | undefined;
   let chain: Promise<void> = Promise.resolve();
-  let lastSeq = -1;
-  const lastValues = new Map<string, Map<string, number>>();
-
-  /** Signals for everything the processor committed after `after` up to `upto`, in log order. */
-  async function signalsBetween(after: number, upto: number): Promise<AutomationSignal[]> {
-    const f = feed as EngineFeed;
-    const signals: AutomationSignal[] = [];
-    for (const c of await f.typeChangesBetween(after, upto)) {
-      signals.push({ kind: 'type_changed', customerId: c.customerId, lens: c.lens, from: c.from, to: c.to, at: c.at, eventSeq: c.seq });
-    }
-    const events = await f.eventsBetween(after, upto);
-    const touched = new Set<string>();
-    for (const { event: e, customerId } of events) {
-      touched.add(customerId);
-      if (e.type !== 'track' || !e.event) continue;
-      signals.push({ kind: 'event', customerId, event: e.event, properties: e.properties, at: e.timestamp, eventSeq: e.seq });
-    }
-    const watched = watchedIndicators(playbooks as PlaybookRegistry);
-    if (watched.size > 0 && touched.size > 0) {
-      // Crossings compare with the value last seen in this process (none after a restart: no false crossing).
-      for (const c of await f.customers([...touched])) {
-        const prev = lastValues.get(c.id) ?? new Map<string, number>();
-        for (const name of watched) {
-          const value = c.indicators[name];
-          if (typeof value !== 'number') continue;
-          const before = prev.get(name);
-          if (before !== undefined && before !== value) {
-            signals.push({ kind: 'indicator_changed', customerId: c.id, indicator: name, previous: before, value, at: c.lastSeen, eventSeq: upto });
-          }
-          prev.set(name, value);
-        }
-        lastValues.set(c.id, prev);
-      }
-    }
-    signals.sort((a, b) => a.eventSeq - b.eventSeq);
-    return signals;
-  }
-
-  /** Handles everything processed since the automation's own position, then moves the position. */
-  async function catchUp(): Promise<void> {
-    const f = feed as EngineFeed;
-    const a = automation as Automation;
-    const upto = await f.processed();
-    let after = await f.position('automation');
-    while (after < upto) {
-      const end = Math.min(upto, after + 5_000);
-      const signals = await signalsBetween(after, end);
-      // handleMany is idempotent per (playbook, customer, triggering event): a crash before the position
-      // moves re-handles the range without enrolling twice.
-      if (signals.length > 0) await a.handleMany(signals);
-      await f.setPosition('automation', end);
-      after = end;
-    }
-  }
+  let planner: FeedPlanner | undefined;
+  const catchUp = async (): Promise<void> => {
+    await (planner as FeedPlanner).catchUp();
+  };
 
   return {
     name: 'automation',
@@ -186,35 +127,23 @@ export function automationExtension(opts: AutomationExtensionOptions): Automatio
         const first = errors[0]!;
         throw new ConfigError(`${errors.length} playbook error(s):\n${errors.map((e) => `${e.file}:${e.line}:${e.column}: ${e.message}`).join('\n')}`, first, 'invalid_playbook');
       }
-      const store = createSqliteAutomationStore(app.db);
-      feed = new SqliteEngineFeed(app.db);
+      const store = app.store.automationStore;
+      const feed = app.store.engineFeed;
       const base = automationConfigFromEnv(app.config.dataDir, env);
       const emit = async (messages: readonly EmittedMessage[]) => {
-        const events: StoredEvent[] = [];
-        for (const m of messages) {
-          const r = prepareEvent(m, 'track', {
-            receivedAt: app.clock.now(),
-            sentAt: null,
-            batchContext: null,
-            batchIntegrations: null,
-            sourceId: 'rapport',
-            newMessageId: () => m.messageId,
-          });
-          if (r.kind === 'ok') events.push(r.value);
-          else app.logger.error({ message: m, result: r }, 'feedback event rejected');
-        }
+        const events = feedbackEvents(messages, app.clock.now(), (message, result) => app.logger.error({ message, result }, 'feedback event rejected'));
         if (events.length > 0) await app.ingest.submit(events);
       };
       const templateDirs = [join(app.config.dataDir, 'templates'), BUILTIN_TEMPLATE_DIR];
       // Saved playbooks go to the user folder; when the folders were overridden, to the last one (it wins).
       const own = userPlaybookDir(app.config.dataDir);
-      registerChannelSettingsRoutes(server, { env, publicUrl: base.publicUrl, signingSecret: base.signingSecret });
+      const channelSettings = wireChannelSettings(server, { store: app.store.settingsStore, env, publicUrl: base.publicUrl, signingSecret: base.signingSecret, now: () => app.clock.now() });
       registerPlaybookEditRoutes(server, { dirs, userDir: dirs.includes(own) ? own : (dirs[dirs.length - 1] ?? own), templateDirs, registry: () => playbooks as PlaybookRegistry });
       automation = createAutomation({
         clock: app.clock,
         store,
         customers: engineCustomerDirectory(opts.engine, feed),
-        channels: createDefaultChannels({ store, signingSecret: base.signingSecret, env }),
+        channels: createDefaultChannels({ store, signingSecret: base.signingSecret, env, settings: channelSettings }),
         emit,
         playbooks,
         config: {
@@ -225,6 +154,7 @@ export function automationExtension(opts: AutomationExtensionOptions): Automatio
         logger: app.logger,
       });
       await automation.routes(server);
+      planner = createFeedPlanner({ feed, automation, playbooks });
       stopWatch = watchPlaybooks(playbooks, dirs, (r) => {
         if (r.ok) app.logger.info({ playbooks: playbooks?.current().length }, 'playbooks reloaded');
         else app.logger.error({ errors: playbooks?.lastErrors() }, 'playbook reload failed; keeping the last valid set');
@@ -235,8 +165,10 @@ export function automationExtension(opts: AutomationExtensionOptions): Automatio
       const run = () => {
         chain = chain.then(catchUp).catch((err: unknown) => app.logger.error({ err }, 'automation could not handle processed events'));
       };
-      unsubscribe = opts.engineExtension.processor().onBatch(run);
-      run();
+      if (opts.planning !== false) {
+        unsubscribe = opts.engineExtension.onProcessed(run);
+        run();
+      }
       if (opts.dispatch !== false) a.start();
     },
     async stop() {

@@ -12,6 +12,8 @@ import { createStatementAnalyser, type StatementAnalyser } from '../indicators/s
 import { loadBuiltinLexicon } from '../indicators/statements/statement-lexicon';
 import { loadLatestStatementModel } from '../indicators/statements/statement-classifier';
 import { createEngineModules } from './create-engine-modules';
+import type { RapportConfig } from './config';
+import { parseConfigSection } from './config-section';
 
 /** Where the engine's configuration comes from. */
 export interface EngineSettings {
@@ -122,4 +124,19 @@ export function describeLenses(lenses: LensRegistry): LensDescriptions {
       };
     },
   };
+}
+
+/**
+ * The engine the server runs for a validated config: its mapping, `value:` and `costs:` sections (so a
+ * replay, a worker and the single-process server refit and classify alike).
+ */
+export function buildEngineFromConfig(config: RapportConfig, extra: Partial<EngineSettings> = {}): BuiltEngine {
+  return buildEngine({
+    dataDir: config.dataDir,
+    mapping: config.file['mapping'],
+    configFile: config.configFile,
+    valueOptions: parseConfigSection(config, 'value', valueSectionSchema),
+    costs: parseConfigSection(config, 'costs', unitCostsSchema),
+    ...extra,
+  });
 }

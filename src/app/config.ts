@@ -13,6 +13,8 @@ export interface RapportConfig {
   host: string;
   /** Absolute path of the data directory (holds `rapport.db`). */
   dataDir: string;
+  /** PostgreSQL URL (`--database-url` / `DATABASE_URL` / `databaseUrl:`): when set, all state lives there instead of `dataDir`'s SQLite file. */
+  databaseUrl: string | null;
   logLevel: (typeof LOG_LEVELS)[number];
   ingest: {
     maxEventBytes: number;
@@ -37,7 +39,7 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Explicit `--config FILE`; must exist. Otherwise `rapport.config.yaml` in cwd is read when present. */
   configFile?: string;
-  overrides?: Partial<{ port: string | number; host: string; dataDir: string; logLevel: string; maxPendingEvents: string | number }>;
+  overrides?: Partial<{ port: string | number; host: string; dataDir: string; databaseUrl: string; logLevel: string; maxPendingEvents: string | number }>;
 }
 
 /** Default name of the optional config file in the working directory. */
@@ -50,6 +52,7 @@ const schema = z.object({
   port: int(0, 65535),
   host: z.string().min(1),
   dataDir: z.string().min(1),
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\/\S+$/).nullable(),
   logLevel: z.enum(LOG_LEVELS),
   ingest: z.object({
     maxEventBytes: int(1, 16 * 1024 * 1024),
@@ -67,6 +70,7 @@ const ALLOWED: Record<string, string> = {
   port: 'an integer from 0 to 65535 (0 = any free port)',
   host: 'a host name or IP address, e.g. 127.0.0.1 or 0.0.0.0',
   dataDir: 'a directory path',
+  databaseUrl: 'a postgres:// or postgresql:// URL',
   logLevel: `one of ${LOG_LEVELS.join(', ')}`,
   'ingest.maxEventBytes': 'a positive integer (bytes)',
   'ingest.maxRequestBytes': 'a positive integer (bytes)',
@@ -81,6 +85,7 @@ const DEFAULTS = {
   port: 4100,
   host: '127.0.0.1',
   dataDir: './data',
+  databaseUrl: null,
   logLevel: 'info',
   ingest: {
     maxEventBytes: 32 * 1024,
@@ -98,6 +103,7 @@ const ENV_KEYS: ReadonlyArray<[string, string[]]> = [
   ['PORT', ['port']],
   ['RAPPORT_HOST', ['host']],
   ['RAPPORT_DATA_DIR', ['dataDir']],
+  ['DATABASE_URL', ['databaseUrl']],
   ['RAPPORT_LOG_LEVEL', ['logLevel']],
   ['RAPPORT_MAX_PENDING_EVENTS', ['ingest', 'maxPendingEvents']],
   ['RAPPORT_WRITER_THREAD', ['ingest', 'writerThread']],
@@ -132,7 +138,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): RapportConfig {
     fileData = parsed.data;
     locate = parsed.locate;
     locateKey = parsed.locateKey;
-    for (const key of ['port', 'host', 'dataDir', 'logLevel']) {
+    for (const key of ['port', 'host', 'dataDir', 'databaseUrl', 'logLevel']) {
       if (key in fileData) {
         merged[key] = fileData[key];
         origins.set(key, { kind: 'file' });
@@ -164,6 +170,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): RapportConfig {
     port: ['--port', ['port']],
     host: ['--host', ['host']],
     dataDir: ['--data', ['dataDir']],
+    databaseUrl: ['--database-url', ['databaseUrl']],
     logLevel: ['--log-level', ['logLevel']],
     maxPendingEvents: ['--max-pending-events', ['ingest', 'maxPendingEvents']],
   };
@@ -179,7 +186,9 @@ export function loadConfig(opts: LoadConfigOptions = {}): RapportConfig {
     const issue = r.error.issues[0] as z.core.$ZodIssue;
     const key = issue.path.map(String).join('.');
     const origin = origins.get(key) ?? { kind: 'default' };
-    const value = getPath(merged, issue.path.map(String));
+    const raw = getPath(merged, issue.path.map(String));
+    // A database URL may carry a password: never echo it.
+    const value = key === 'databaseUrl' && typeof raw === 'string' ? raw.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@') : raw;
     const allowed = ALLOWED[key] ?? issue.message;
     const what = `invalid value ${JSON.stringify(value)} for '${key}': expected ${allowed}`;
     if (origin.kind === 'file') throw new ConfigError(what, { file: file ?? undefined, ...locate(issue.path) });

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import type { SqliteDatabase } from '../adapters/sqlite/open-database';
 import { systemClock, type Clock } from '../ports/clock';
-import type { EventLog } from '../ports/event-log';
+import type { AppendOutcome, EventLog } from '../ports/event-log';
+import type { StoredEvent } from '../domain/event';
 import type { KeyStore } from '../ports/key-store';
 import { IngestWriter } from '../ingest/ingest-writer';
 import { protectAdminApi } from '../http/admin-auth';
@@ -11,8 +11,7 @@ import { registerHealthRoutes } from '../http/health-routes';
 import { registerSegmentRoutes } from '../http/segment-routes';
 import { registerSourceRoutes } from '../http/source-routes';
 import type { RapportConfig } from './config';
-import { openStore } from './open-event-log';
-import { SqliteWorkerEventLog } from '../adapters/sqlite/sqlite-worker-event-log';
+import { openAppStore, type AppStore } from './app-store';
 
 /**
  * EXTENSION POINT: a component that plugs into the server (event processor, /api/customers, ...).
@@ -32,17 +31,32 @@ export interface App {
   config: RapportConfig;
   clock: Clock;
   logger: Logger;
-  /** The one write connection (WAL: readers may open their own). */
-  db: SqliteDatabase;
+  /** Every storage port, on the embedded SQLite file or on PostgreSQL (`config.databaseUrl`). */
+  store: AppStore;
+  /** The log the ingest writer appends to (`store.eventLog`, possibly decorated). */
   eventLog: EventLog;
   keyStore: KeyStore;
-  /** Group-commit writer; `ingest.onCommitted(fn)` wakes a consumer right after each commit. */
-  ingest: IngestWriter;
+  /** Where accepted events go; `ingest.onCommitted(fn)` wakes a consumer right after each commit. */
+  ingest: AppWriter;
   server: FastifyInstance;
   /** Listens on config.host:config.port and starts extensions. */
   start(): Promise<{ url: string }>;
   /** Graceful stop: stop accepting, finish in-flight requests, flush the write queue, stop extensions, close the db. */
   stop(): Promise<void>;
+}
+
+/**
+ * Where the app's accepted events go (tracking API, feedback, control events): the group-commit
+ * {@link IngestWriter} on the store's event log by default, or the event stream in the scaled-out API role.
+ */
+export interface AppWriter {
+  submit(events: readonly StoredEvent[]): Promise<AppendOutcome[]>;
+  /** Runs `listener` after each commit to the app's own log (never, when events go elsewhere); returns an unsubscribe function. */
+  onCommitted(listener: (lastSeq: number) => void): () => void;
+  /** True while the writer refuses more events (readiness reports not ready). */
+  readonly overloaded: boolean;
+  /** Refuses new events and waits for those in flight. */
+  close(): Promise<void>;
 }
 
 /** Optional dependencies of {@link createApp}. */
@@ -54,26 +68,35 @@ export interface AppDeps {
   newMessageId?: () => string;
   /** Wraps the event log the writer appends to (instrumentation, or tests that hold commits back). */
   decorateEventLog?: (log: EventLog) => EventLog;
+  /** Replaces the group-commit writer (the scaled-out API role publishes to the event stream instead). */
+  writer?: AppWriter;
+  /** Opens the store (default {@link openAppStore} on the config); tests pass pool options such as a schema. The app closes it. */
+  openStore?: (config: RapportConfig) => Promise<AppStore>;
 }
 
 const HOUR = 3_600_000;
 
-/** Composition root: opens the store, builds the writer and the HTTP server with all routes. */
+/**
+ * Composition root: opens the store (PostgreSQL when `config.databaseUrl` is set, else the SQLite file in
+ * `config.dataDir`), builds the writer and the HTTP server with all routes.
+ */
 export async function createApp(config: RapportConfig, deps: AppDeps = {}): Promise<App> {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? pino({ level: config.logLevel }, pino.destination({ fd: 2, sync: false }));
-  const store = openStore(config.dataDir);
-  // Measured: committing on a worker thread lets fsync overlap request parsing (see docs/ingest.md).
-  const workerLog = config.ingest.writerThread ? await SqliteWorkerEventLog.open(store.db) : null;
-  const eventLog: EventLog = workerLog ?? store.eventLog;
+  const store = deps.openStore
+    ? await deps.openStore(config)
+    : await openAppStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, writerThread: config.ingest.writerThread });
+  const eventLog: EventLog = store.eventLog;
   const dedupeWindowMs = config.ingest.dedupeWindowHours * HOUR;
-  const ingest = new IngestWriter({
-    eventLog: deps.decorateEventLog ? deps.decorateEventLog(eventLog) : eventLog,
-    clock,
-    maxPendingEvents: config.ingest.maxPendingEvents,
-    dedupeWindowMs,
-    retryAfterSeconds: config.ingest.retryAfterSeconds,
-  });
+  const ingest: AppWriter =
+    deps.writer ??
+    new IngestWriter({
+      eventLog: deps.decorateEventLog ? deps.decorateEventLog(eventLog) : eventLog,
+      clock,
+      maxPendingEvents: config.ingest.maxPendingEvents,
+      dedupeWindowMs,
+      retryAfterSeconds: config.ingest.retryAfterSeconds,
+    });
   const server = createServer({ logger, maxRequestBytes: config.ingest.maxRequestBytes });
   const extensions = deps.extensions ?? [];
   let pruneTimer: NodeJS.Timeout | undefined;
@@ -88,7 +111,7 @@ export async function createApp(config: RapportConfig, deps: AppDeps = {}): Prom
     config,
     clock,
     logger,
-    db: store.db,
+    store,
     eventLog,
     keyStore: store.keyStore,
     ingest,
@@ -115,8 +138,7 @@ export async function createApp(config: RapportConfig, deps: AppDeps = {}): Prom
             logger.error({ err, extension: ext.name }, 'extension failed to stop');
           }
         }
-        await workerLog?.close();
-        store.close();
+        await store.close();
         logger.flush?.();
       })();
       return stopping;
@@ -124,7 +146,7 @@ export async function createApp(config: RapportConfig, deps: AppDeps = {}): Prom
   };
 
   protectAdminApi(server, store.keyStore);
-  registerHealthRoutes(server, { dbOpen: () => store.db.open, overloaded: () => ingest.overloaded });
+  registerHealthRoutes(server, { dbOpen: () => store.healthy(), overloaded: () => ingest.overloaded });
   registerSegmentRoutes(server, {
     keyStore: store.keyStore,
     writer: ingest,
@@ -133,7 +155,13 @@ export async function createApp(config: RapportConfig, deps: AppDeps = {}): Prom
     ...(deps.newMessageId ? { newMessageId: deps.newMessageId } : {}),
   });
   registerSourceRoutes(server, { keyStore: store.keyStore, clock });
-  for (const ext of extensions) await ext.routes?.(server, app);
+  try {
+    for (const ext of extensions) await ext.routes?.(server, app);
+  } catch (err) {
+    // A bad lens or playbook fails the start: release the store (pool, writer thread) so the process can exit.
+    await store.close();
+    throw err;
+  }
   return app;
 }
 

@@ -1,9 +1,9 @@
 import type { RapportConfig } from './config';
 import type { AppExtension } from './create-app';
 import { automationExtension, EXAMPLE_PLAYBOOK_DIR, userPlaybookDir, type AutomationExtension } from './automation-extension';
-import { buildEngine, engineSectionSchema, unitCostsSchema, valueSectionSchema, type BuiltEngine } from './build-engine';
+import { buildEngineFromConfig, engineSectionSchema, type BuiltEngine } from './build-engine';
 import { parseConfigSection } from './config-section';
-import { engineExtension, type EngineExtension } from './engine-extension';
+import { engineExtension, type EngineExtension, type EngineReadOnlyMode } from './engine-extension';
 import { dashboardExtension } from '../http/dashboard-routes';
 
 /** The extensions of a full server, with handles tests and the demo use. */
@@ -21,6 +21,11 @@ export interface DefaultExtensionOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Dispatch due actions in the background (default true). */
   readonly dispatch?: boolean;
+  /**
+   * The scaled-out API role: no processor, no clock ticks, no automation planning or dispatch (workers and
+   * dispatchers do those); the routes read what they committed.
+   */
+  readonly readOnly?: EngineReadOnlyMode;
 }
 
 /**
@@ -28,15 +33,11 @@ export interface DefaultExtensionOptions {
  * routes), marketing automation on top of it, and the web dashboard. Validates their configuration first (fail fast).
  */
 export function defaultExtensions(config: RapportConfig, opts: DefaultExtensionOptions = {}): DefaultExtensions {
-  const engine = buildEngine({
-    dataDir: config.dataDir,
-    mapping: config.file['mapping'],
-    configFile: config.configFile,
-    valueOptions: parseConfigSection(config, 'value', valueSectionSchema),
-    costs: parseConfigSection(config, 'costs', unitCostsSchema),
-  });
+  const engine = buildEngineFromConfig(config);
   const { tickEveryHours } = parseConfigSection(config, 'engine', engineSectionSchema);
-  const engineExt = engineExtension({ engine, tickEveryMs: tickEveryHours * 3_600_000 });
+  const engineExt = opts.readOnly
+    ? engineExtension({ engine, readOnly: opts.readOnly })
+    : engineExtension({ engine, tickEveryMs: tickEveryHours * 3_600_000 });
   const playbookDirs = [...(opts.examplePlaybooks ? [EXAMPLE_PLAYBOOK_DIR] : []), userPlaybookDir(config.dataDir)];
   const automationExt = automationExtension({
     engine,
@@ -44,6 +45,7 @@ export function defaultExtensions(config: RapportConfig, opts: DefaultExtensionO
     playbookDirs,
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.dispatch !== undefined ? { dispatch: opts.dispatch } : {}),
+    ...(opts.readOnly ? { dispatch: false, planning: false } : {}),
   });
   const dashboard = dashboardExtension({ lensRegistry: () => engine.lenses });
   return { list: [engineExt, automationExt, dashboard], engine, engineExtension: engineExt, automationExtension: automationExt };

@@ -1,71 +1,111 @@
-import { SqliteCustomerQueries } from '../adapters/sqlite/sqlite-customer-queries';
-import { SqliteEngineStore } from '../adapters/sqlite/sqlite-engine-store';
 import type { TypeChange } from '../ports/engine-store';
-import { CLOCK_TICK_EVENT, Processor, RAPPORT_SOURCE, VALUE_REFIT_EVENT } from '../engine/processor';
+import { CLOCK_TICK_EVENT, Processor, VALUE_REFIT_EVENT } from '../engine/processor';
+import { controlEvent } from '../engine/control-event';
 import { randomUUID } from 'node:crypto';
-import type { StoredEvent } from '../domain/event';
+import { ConfigError } from '../domain/errors';
 import type { BuiltEngine } from './build-engine';
 import { registerCustomerRoutes } from '../http/customer-routes';
 import { registerLensRoutes } from '../http/lens-routes';
 import { registerStreamRoutes } from '../http/stream-routes';
 import { registerValueRoutes } from '../http/value-routes';
 import { effectiveUnitCosts, registerCostSettingsRoutes } from '../http/settings-routes';
-import { createSqliteSettingsStore } from '../adapters/sqlite/sqlite-settings-store';
-import { SqliteValueQueries } from '../adapters/sqlite/sqlite-value-queries';
 import type { App, AppExtension } from './create-app';
 
 /** The engine as plugged into the app: the processor and its read side. */
 export interface EngineExtension extends AppExtension {
-  /** Available after the app is built. */
+  /** Available after the app is built; throws in read-only mode (no processor in this process). */
   processor(): Processor;
+  /** Runs `listener` after each batch the engine committed (polled in read-only mode); returns an unsubscribe function. */
+  onProcessed(listener: () => void): () => void;
+}
+
+/**
+ * Read-only mode (the scaled-out API role): partition workers process the stream; this process serves
+ * the read side and forwards control events.
+ */
+export interface EngineReadOnlyMode {
+  /** Carries out a control event (e.g. publishes it to every partition); resolves to a log position, or 0 when it has none. */
+  control(event: typeof VALUE_REFIT_EVENT | typeof CLOCK_TICK_EVENT, at?: number): Promise<number>;
+  /** Highest log position every partition has processed: type changes up to it are final. */
+  processed(): Promise<number>;
+  /** How often to look for newly processed changes (live stream), default 1000 ms. */
+  pollMs?: number;
+}
+
+/** Options of {@link engineExtension}. */
+export interface EngineExtensionOptions {
+  engine: BuiltEngine;
+  batchSize?: number;
+  /** Append a clock tick this often (wall clock); off when absent or 0. */
+  tickEveryMs?: number;
+  readOnly?: EngineReadOnlyMode;
 }
 
 /**
  * Plugs the relationship engine into the server: the processor tails the event log (woken by each
- * ingest commit), and the customer, lens and stream routes read its state.
+ * ingest commit), and the customer, lens and stream routes read its state. In read-only mode there is
+ * no processor: the routes read what the partition workers committed.
  */
-export function engineExtension(opts: { engine: BuiltEngine; batchSize?: number; tickEveryMs?: number }): EngineExtension {
+export function engineExtension(opts: EngineExtensionOptions): EngineExtension {
   let processor: Processor | undefined;
   const subscribers = new Set<(changes: readonly TypeChange[]) => void>();
+  const processedListeners = new Set<() => void>();
   let unsubscribeCommit: (() => void) | undefined;
   let tickTimer: NodeJS.Timeout | undefined;
+  let poller: NodeJS.Timeout | undefined;
+  let polling: Promise<void> = Promise.resolve();
   let appRef: App | undefined;
+  const readOnly = opts.readOnly;
   /** Appends a control event at the wall clock's time; the processor carries it out in log order. */
-  const control = async (event: string, at?: number): Promise<number> => {
+  const control = async (event: typeof VALUE_REFIT_EVENT | typeof CLOCK_TICK_EVENT, at?: number): Promise<number> => {
+    if (readOnly) return readOnly.control(event, at);
     const a = appRef as App;
     const now = a.clock.now();
-    const [out] = await a.ingest.submit([controlEvent(event, at ?? now, now)]);
+    const [out] = await a.ingest.submit([controlEvent(event, `rapport-control-${randomUUID()}`, at ?? now, now)]);
     return out && 'seq' in out ? out.seq : 0;
+  };
+  const notify = (changes: readonly TypeChange[]): void => {
+    if (changes.length > 0) for (const s of subscribers) s(changes);
+    for (const l of processedListeners) l();
   };
   return {
     name: 'engine',
     processor() {
+      if (readOnly) throw new Error('the engine runs read-only in this process (partition workers process the events)');
       if (!processor) throw new Error('engine extension not built yet');
       return processor;
     },
-    routes(server, app: App) {
+    onProcessed(listener) {
+      processedListeners.add(listener);
+      return () => processedListeners.delete(listener);
+    },
+    async routes(server, app: App) {
       appRef = app;
-      const store = new SqliteEngineStore(app.db);
-      const queries = new SqliteCustomerQueries(app.db);
-      processor = new Processor({
+      if (!readOnly && (await app.store.usedByPartitionWorkers())) {
+        throw new ConfigError(
+          'this database is used by scaled-out partition workers: a single-process server would process their events a second time. ' +
+            'Serve the admin API and dashboard with `rapport start --role api` instead.',
+          undefined,
+          'scaled_out_database',
+        );
+      }
+      const queries = app.store.customerQueries;
+      if (!readOnly) processor = new Processor({
         eventLog: app.eventLog,
-        store,
+        store: app.store.engineStore,
         modules: opts.engine.modules,
         ...(opts.engine.value ? { value: opts.engine.value } : {}),
         ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
         onError: (err) => app.logger.error({ err }, 'event processing failed; retrying'),
       });
-      processor.onBatch((b) => {
-        if (b.typeChanges.length === 0) return;
-        for (const s of subscribers) s(b.typeChanges);
-      });
+      processor?.onBatch((b) => notify(b.typeChanges));
       registerCustomerRoutes(server, { queries, lenses: opts.engine.lensDescriptions });
       registerLensRoutes(server, { queries, lenses: opts.engine.lensDescriptions, now: () => app.clock.now() });
-      const latestEventTime = async () => (app.db.prepare('SELECT MAX(last_seen) AS t FROM customers').get() as { t: number | null }).t ?? 0;
-      const settings = createSqliteSettingsStore(app.db);
+      const latestEventTime = () => app.store.latestEventTime();
+      const settings = app.store.settingsStore;
       registerCostSettingsRoutes(server, { store: settings, configured: opts.engine.costs, now: () => app.clock.now() });
       registerValueRoutes(server, {
-        queries: new SqliteValueQueries(app.db),
+        queries: app.store.valueQueries,
         value: opts.engine.value,
         lenses: opts.engine.lensDescriptions,
         costs: opts.engine.costs,
@@ -85,7 +125,24 @@ export function engineExtension(opts: { engine: BuiltEngine; batchSize?: number;
         },
       });
     },
-    start(app) {
+    async start(app) {
+      if (readOnly) {
+        // Type changes committed by the workers reach the live stream by polling the safe position.
+        let last = await readOnly.processed();
+        poller = setInterval(() => {
+          polling = polling
+            .then(async () => {
+              const upto = await readOnly.processed();
+              if (upto <= last) return;
+              const changes = await app.store.engineFeed.typeChangesBetween(last, upto);
+              last = upto;
+              notify(changes);
+            })
+            .catch((err: unknown) => app.logger.error({ err }, 'could not read processed type changes'));
+        }, readOnly.pollMs ?? 1000);
+        poller.unref();
+        return;
+      }
       const p = processor as Processor;
       unsubscribeCommit = app.ingest.onCommitted(() => p.wake());
       p.start();
@@ -98,33 +155,12 @@ export function engineExtension(opts: { engine: BuiltEngine; batchSize?: number;
     },
     async stop() {
       if (tickTimer) clearInterval(tickTimer);
+      if (poller) clearInterval(poller);
+      await polling;
       unsubscribeCommit?.();
       // The write queue is flushed before extensions stop: catch up so a clean shutdown leaves nothing unprocessed.
       await processor?.stop();
       await processor?.drain();
     },
-  };
-}
-
-/** A control event (refit, clock tick) as the log stores it; it belongs to no customer. */
-function controlEvent(event: string, at: number, now: number): StoredEvent {
-  return {
-    seq: 0,
-    messageId: `rapport-control-${randomUUID()}`,
-    type: 'track',
-    userId: RAPPORT_SOURCE,
-    anonymousId: null,
-    event,
-    name: null,
-    groupId: null,
-    previousId: null,
-    properties: {},
-    traits: {},
-    context: {},
-    integrations: {},
-    timestamp: at,
-    receivedAt: now,
-    sentAt: null,
-    sourceId: RAPPORT_SOURCE,
   };
 }

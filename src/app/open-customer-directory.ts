@@ -1,15 +1,18 @@
-import { SqliteEngineFeed } from '../adapters/sqlite/sqlite-engine-feed';
+import type { AutomationStore } from '../ports/automation-store';
 import type { CustomerDirectory } from '../automation/types';
+import { openAppStore, type AppStoreSettings } from './app-store';
 import { engineCustomerDirectory } from './automation-extension';
 import { buildEngine } from './build-engine';
-import { openStore } from './open-event-log';
 
 /**
- * The current population of a data directory as the automation sees it (types, indicators, policies),
- * for CLI commands such as `rapport playbooks dry-run`. Call `close()` when done.
+ * The current population of a store as the automation sees it (types, indicators, policies), with the
+ * automation store next to it, for CLI commands such as `rapport playbooks dry-run`: the SQLite file in
+ * `dataDir`, or PostgreSQL when `databaseUrl` is given. Call `close()` when done.
  */
-export function openCustomerDirectory(dataDir: string): { customers: CustomerDirectory; close(): void } {
-  const engine = buildEngine({ dataDir, statements: false, value: false });
-  const store = openStore(dataDir);
-  return { customers: engineCustomerDirectory(engine, new SqliteEngineFeed(store.db)), close: store.close };
+export async function openCustomerDirectory(
+  where: AppStoreSettings,
+): Promise<{ customers: CustomerDirectory; automation: AutomationStore; close(): Promise<void> }> {
+  const engine = buildEngine({ dataDir: where.dataDir, statements: false, value: false });
+  const store = await openAppStore(where);
+  return { customers: engineCustomerDirectory(engine, store.engineFeed), automation: store.automationStore, close: () => store.close() };
 }

@@ -8,6 +8,10 @@ import { PostgresEngineStore } from '../adapters/postgres/postgres-engine-store'
 import { PostgresEventLog } from '../adapters/postgres/postgres-event-log';
 import { PostgresKeyStore } from '../adapters/postgres/postgres-key-store';
 import { createPostgresUserStore } from '../adapters/postgres/postgres-user-store';
+import { PostgresDashboardQueries } from '../adapters/postgres/postgres-dashboard-queries';
+import { createPostgresSettingsStore } from '../adapters/postgres/postgres-settings-store';
+import type { DashboardQueries } from '../ports/dashboard-queries';
+import type { SettingsStore } from '../ports/settings-store';
 import type { AutomationStore } from '../ports/automation-store';
 import type { EngineFeed } from '../ports/engine-feed';
 import type { IndicatorReadModel } from '../ports/indicator-read-model';
@@ -29,6 +33,8 @@ export interface OpenPostgresStore {
   readonly engineFeed: EngineFeed;
   readonly indicatorReadModel: IndicatorReadModel;
   readonly valueQueries: ValueQueries;
+  readonly settingsStore: SettingsStore;
+  readonly dashboardQueries: DashboardQueries;
   close(): Promise<void>;
 }
 
@@ -49,6 +55,8 @@ export async function openPostgresStore(url: string, opts: OpenPoolOptions = {})
     engineFeed: new PostgresEngineFeed(pool),
     indicatorReadModel: new PostgresIndicatorReadModel(pool),
     valueQueries: new PostgresValueQueries(pool),
+    settingsStore: createPostgresSettingsStore(pool),
+    dashboardQueries: new PostgresDashboardQueries(pool),
     close: () => pool.end(),
   };
 }

@@ -6,13 +6,16 @@ import { CHANNELS } from '../domain/contact-policy';
 import { ConfigError } from '../domain/errors';
 import type { AutomationConfig } from './types';
 
+/** Sender used when neither the dashboard's settings nor `RAPPORT_SMTP_FROM` name one. */
+export const DEFAULT_SMTP_FROM = 'Rapport <no-reply@localhost>';
+
 const limits = z.strictObject({ concurrency: z.number().int().min(1), ratePerSecond: z.number().min(0) });
 
 /** Schema of the automation configuration (defaults filled in). */
 export const automationConfigSchema = z.object({
   publicUrl: z.url().transform((u) => u.replace(/\/+$/, '')),
   signingSecret: z.string().min(16, 'the signing secret must have at least 16 characters'),
-  from: z.string().min(3).default('Rapport <no-reply@localhost>'),
+  from: z.string().min(3).default(DEFAULT_SMTP_FROM),
   templateDirs: z.array(z.string()).default(['templates']),
   consentRequired: z.array(z.enum(CHANNELS)).default([]),
   trackingTtlMs: z.number().int().positive().default(90 * 86_400_000),
@@ -59,7 +62,7 @@ export function automationConfigFromEnv(dataDir: string, env: NodeJS.ProcessEnv 
   return {
     publicUrl: env.RAPPORT_PUBLIC_URL ?? `http://127.0.0.1:${env.PORT ?? 4100}`,
     signingSecret: loadOrCreateSigningSecret(dataDir, env),
-    from: env.RAPPORT_SMTP_FROM ?? 'Rapport <no-reply@localhost>',
+    from: env.RAPPORT_SMTP_FROM ?? DEFAULT_SMTP_FROM,
     templateDirs: [env.RAPPORT_TEMPLATES_DIR ?? 'templates'],
   };
 }

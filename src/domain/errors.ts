@@ -61,9 +61,16 @@ export class NotFoundError extends RapportError {
 /** The server is at capacity; the caller should retry after `retryAfterSeconds`. */
 export class OverloadedError extends RapportError {
   readonly retryAfterSeconds: number;
-  constructor(message: string, retryAfterSeconds = 1) {
-    super('overloaded', message);
+  constructor(message: string, retryAfterSeconds = 1, code = 'overloaded') {
+    super(code, message);
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Too many failed sign-ins for an account or from a client address; retry after `retryAfterSeconds` (429). */
+export class TooManyAttemptsError extends OverloadedError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message, retryAfterSeconds, 'too_many_attempts');
   }
 }
 
@@ -73,6 +80,13 @@ export class UnavailableError extends RapportError {
   constructor(message: string, retryAfterSeconds = 2) {
     super('unavailable', message);
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** A worker no longer holds the lease of a partition it was writing (another worker took it over). */
+export class LeaseLostError extends RapportError {
+  constructor(message: string) {
+    super('lease_lost', message);
   }
 }
 
@@ -97,6 +111,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   not_found: 404,
   conflict: 409,
   overloaded: 429,
+  too_many_attempts: 429,
   unavailable: 503,
   internal: 500,
 };

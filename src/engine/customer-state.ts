@@ -13,13 +13,22 @@ export interface LiveCustomer {
   lastPurchaseKey?: number | undefined;
   /** Time of the last evaluation when it was a clock tick (indicators read as of it); undefined after an event. */
   asOf?: number | undefined;
-  /** Value scores computed at the last applied event. */
-  scores?: ValueScores | undefined;
   /**
-   * Inputs of `scores` (purchase summary in weeks and the value engine's model generation): scores
-   * are a pure function of them, so they are recomputed only when one changes (at most daily).
+   * Value scores computed at the last applied event, with their inputs (purchase summary in weeks and
+   * the value engine's model generation): scores are a pure function of those, so they are recomputed
+   * only when one changes (at most daily). One field for both: a field per cached customer counts.
    */
-  scoreKey?: [x: number, tx: number, T: number, monetary: number, generation: number] | undefined;
+  scored?: ScoredValue | undefined;
+}
+
+/** Value scores and the inputs they were computed from (see {@link LiveCustomer.scored}). */
+export interface ScoredValue {
+  readonly x: number;
+  readonly tx: number;
+  readonly T: number;
+  readonly monetary: number;
+  readonly generation: number;
+  readonly scores: ValueScores | undefined;
 }
 
 const textEncoder = new TextEncoder();
@@ -79,5 +88,5 @@ export function newCustomer(modules: EngineModules, id: string, userId: string |
 
 /** Every field set up front: one object shape, all fields in-object (no separate property store). */
 function live(record: CustomerRecord, ind: unknown, lensStates: Record<string, LensStateLike>, dirty: boolean): LiveCustomer {
-  return { record, ind, lensStates, dirty, lastPurchaseKey: undefined, scores: undefined, scoreKey: undefined };
+  return { record, ind, lensStates, dirty, lastPurchaseKey: undefined, asOf: undefined, scored: undefined };
 }

@@ -11,7 +11,7 @@ import {
 import { decodeCustomerState, encodeCustomerState, newCustomer, type LiveCustomer } from './customer-state';
 import type { EngineModules, ValueScores } from './engine-modules';
 import type { Indicators } from '../domain/indicator-catalogue';
-import { purchaseDays, ValueEngine, type ValueEngineSnapshot } from './value-engine';
+import { FITTED_MODELS_PROPERTY, purchaseDays, ValueEngine, type ValueEngineSnapshot } from './value-engine';
 import { mergeTraits } from './steps/merge-traits';
 import { resolveIdentity, type IdentityDecision } from './steps/resolve-identity';
 
@@ -99,8 +99,7 @@ function slim(live: LiveCustomer, lenses: readonly string[]): void {
   }
   // Nothing but the lens states, in lens order: drop the object, rebuilt on demand (classificationsOf).
   if (mirrors && k === keys.length) r.classifications = MIRRORED;
-  live.scores = undefined;
-  live.scoreKey = undefined;
+  live.scored = undefined;
 }
 
 /** A slimmed record's classifications are exactly its lens states, in lens order (see slim). */
@@ -139,7 +138,12 @@ export class Processor {
   private readonly readSize: number;
   private readonly cacheSize: number;
   private readonly cache = new Map<string, LiveCustomer>();
-  private readonly identities = new Map<string, string>();
+  /**
+   * Known identities → customer id, one map per kind keyed by the raw value (no `kind:value` key string
+   * per customer). A cached customer named after its own userId is not listed (see customerOf): one
+   * map entry less per customer.
+   */
+  private readonly identities: Record<IdentityKind, Map<string, string>> = { user: new Map(), anon: new Map() };
   private readonly listeners = new Set<(batch: ProcessedBatch) => void>();
   private pending = emptyPending();
   private checkpointSeq = -1;
@@ -149,6 +153,8 @@ export class Processor {
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
+  /** Set when an eviction dropped cached customers or identities (see runOnce). */
+  private dropped = false;
   /** Set while rebuilding a merged customer: state changes, but no history is recorded. */
   private rebuilding = false;
 
@@ -189,15 +195,25 @@ export class Processor {
       const want = Math.min(this.readSize, this.batchSize - total);
       const events = await this.deps.eventLog.read(after, want);
       if (events.length === 0) break;
+      // The prefetch reads identities and customers from the store: an uncommitted merge would read
+      // as not having happened there (the merged-away customer and its old identities).
+      if (this.pending.merges.length > 0) await this.flush(after);
       await this.prefetch(events);
-      for (const e of events) {
-        if (isControlEvent(e)) {
-          await this.control(e);
-          continue;
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i]!;
+        this.dropped = false;
+        if (isControlEvent(e)) await this.control(e);
+        else {
+          const decision = this.decide(e);
+          if (decision.kind === 'merge') await this.merge(decision, e);
+          this.apply(decision, e);
         }
-        const decision = this.decide(e);
-        if (decision.kind === 'merge') await this.merge(decision, e);
-        this.apply(decision, e);
+        // A flush within the chunk (merge, tick) may have evicted what the prefetch loaded for the rest:
+        // commit up to here (for the same reason as above), then load it again.
+        if (this.dropped) {
+          await this.flush(e.seq);
+          await this.prefetch(events.slice(i + 1));
+        }
       }
       after = events[events.length - 1]!.seq;
       total += events.length;
@@ -210,7 +226,8 @@ export class Processor {
 
   /** Carries out a control event (they belong to no customer). */
   private async control(e: StoredEvent): Promise<void> {
-    if (e.event === VALUE_REFIT_EVENT) this.deps.value?.refit(e.timestamp);
+    // Scaled out, the event carries models fitted once for all partitions; embedded, it fits here.
+    if (e.event === VALUE_REFIT_EVENT) this.deps.value?.refitWith(e.properties[FITTED_MODELS_PROPERTY], e.timestamp);
     else if (e.event === CLOCK_TICK_EVENT) await this.sweep(e);
   }
 
@@ -316,10 +333,21 @@ export class Processor {
     this.loop = null;
   }
 
+  /** Drops every cached customer (their indicator states go back to the pool); for a processor no longer used. */
+  dispose(): void {
+    for (const live of this.cache.values()) this.deps.modules.indicators.release(live.ind);
+    this.cache.clear();
+    for (const byValue of Object.values(this.identities)) byValue.clear();
+  }
+
   private async prefetch(events: readonly StoredEvent[]): Promise<void> {
-    const keys = new Map<string, { kind: IdentityKind; value: string }>();
+    // Distinct identities in event order, deduplicated per kind (no `kind:value` string per event).
+    const seen: Record<IdentityKind, Set<string>> = { user: new Set(), anon: new Set() };
+    const keys: Array<{ kind: IdentityKind; value: string }> = [];
     const want = (kind: IdentityKind, value: string | null) => {
-      if (value) keys.set(identityKey(kind, value), { kind, value });
+      if (!value || seen[kind].has(value)) return;
+      seen[kind].add(value);
+      keys.push({ kind, value });
     };
     for (const e of events) {
       want('user', e.userId);
@@ -329,14 +357,17 @@ export class Processor {
         want('anon', e.previousId);
       }
     }
-    const unknown = [...keys].filter(([k]) => !this.identities.has(k)).map(([, v]) => v);
+    const unknown = keys.filter((k) => this.customerOf(k.kind, k.value) === undefined);
     if (unknown.length > 0) {
       const found = await this.deps.store.resolveIdentities(unknown);
-      for (const [k, id] of found) this.identities.set(k, id);
+      for (const k of unknown) {
+        const id = found.get(identityKey(k.kind, k.value));
+        if (id !== undefined) this.identities[k.kind].set(k.value, id);
+      }
     }
     const missing = new Set<string>();
-    for (const k of keys.keys()) {
-      const id = this.identities.get(k);
+    for (const k of keys) {
+      const id = this.customerOf(k.kind, k.value);
       if (id && !this.cache.has(id)) missing.add(id);
     }
     if (missing.size > 0) {
@@ -345,9 +376,18 @@ export class Processor {
     }
   }
 
+  /** The customer of an identity, if known here; a cached customer named after its userId owns that userId. */
+  private customerOf(kind: IdentityKind, value: string): string | undefined {
+    const id = this.identities[kind].get(value);
+    if (id !== undefined || kind === 'anon') return id;
+    // Merged-away customers leave the cache and get an explicit entry (merge), so this stays true.
+    const live = this.cache.get(value);
+    return live !== undefined && live.record.userId === value ? value : undefined;
+  }
+
   /** Lookups of identity resolution (built once: no closures per event). */
   private readonly lookups = {
-    customerOf: (kind: IdentityKind, value: string) => this.identities.get(identityKey(kind, value)),
+    customerOf: (kind: IdentityKind, value: string) => this.customerOf(kind, value),
     userIdOf: (id: string) => this.cache.get(id)?.record.userId ?? null,
   };
 
@@ -356,9 +396,10 @@ export class Processor {
   }
 
   private bind(kind: IdentityKind, value: string, customerId: string): void {
-    this.identities.set(identityKey(kind, value), customerId);
-    if (!this.rebuilding) this.pending.identities.push({ kind, value, customerId });
     const live = this.cache.get(customerId);
+    // Implied by the cache entry (see customerOf); the store still records it.
+    if (kind !== 'user' || value !== customerId || live?.record.userId !== value) this.identities[kind].set(value, customerId);
+    if (!this.rebuilding) this.pending.identities.push({ kind, value, customerId });
     // A new array, not push: new customers share one empty (frozen) array.
     if (live && kind === 'anon' && !live.record.anonymousIds.includes(value)) live.record.anonymousIds = [...live.record.anonymousIds, value];
   }
@@ -442,11 +483,11 @@ export class Processor {
   private scoreOf(live: LiveCustomer, value: ValueEngine, t: number): ValueScores | undefined {
     const s = this.deps.modules.indicators.valueSummary(live.ind, 'week', t);
     const g = value.generation();
-    const k = live.scoreKey;
-    if (k !== undefined && k[0] === s.x && k[1] === s.tx && k[2] === s.T && k[3] === s.monetary && k[4] === g) return live.scores;
-    live.scoreKey = [s.x, s.tx, s.T, s.monetary, g];
-    live.scores = value.score(s);
-    return live.scores;
+    const k = live.scored;
+    if (k !== undefined && k.x === s.x && k.tx === s.tx && k.T === s.T && k.monetary === s.monetary && k.generation === g) return k.scores;
+    const scores = value.score(s);
+    live.scored = { x: s.x, tx: s.tx, T: s.T, monetary: s.monetary, generation: g, scores };
+    return scores;
   }
 
   /** True when the orders or revenue changed with the last event (the purchase summary must follow). */
@@ -467,7 +508,7 @@ export class Processor {
     const { modules } = this.deps;
     const r = live.record;
     // The scores of the customer's last evaluation: a refit later in the batch must not change them.
-    r.indicators = modules.indicators.read(live.ind, r.traits, live.scores, undefined, live.asOf);
+    r.indicators = modules.indicators.read(live.ind, r.traits, live.scored?.scores, undefined, live.asOf);
     classificationsOf(live, modules.lenses.names());
     for (const lens of modules.lenses.names()) {
       const c = r.classifications[lens];
@@ -486,6 +527,11 @@ export class Processor {
   private async merge(d: Extract<IdentityDecision, { kind: 'merge' }>, e: StoredEvent): Promise<void> {
     await this.flush(e.seq - 1);
     const { store, modules } = this.deps;
+    // The flush may have evicted either customer (a full cache): reload what it dropped, as committed.
+    const dropped = [d.from, d.into].filter((id) => !this.cache.has(id));
+    if (dropped.length > 0) {
+      for (const [id, record] of await store.loadCustomers(dropped)) this.cache.set(id, decodeCustomerState(modules, record));
+    }
     const [fromEvents, intoEvents] = await Promise.all([store.eventsOf(d.from), store.eventsOf(d.into)]);
     const into = this.cache.get(d.into);
     const from = this.cache.get(d.from);
@@ -507,7 +553,11 @@ export class Processor {
         this.pending.typeChanges.push({ customerId: d.into, lens, from: before, to: c.type, at: e.timestamp, seq: e.seq, messageId: e.messageId, event: e.event ?? e.type });
       }
     }
-    for (const [k, id] of this.identities) if (id === d.from) this.identities.set(k, d.into);
+    for (const ids of Object.values(this.identities)) {
+      for (const [k, id] of ids) if (id === d.from) ids.set(k, d.into);
+    }
+    // The merged-away customer's own userId was implied by its cache entry, which goes now.
+    if (from.record.userId === d.from) this.identities.user.set(d.from, d.into);
     this.deps.value?.purchases.delete(d.from);
     modules.indicators.release(from.ind);
     modules.indicators.release(into.ind);
@@ -561,8 +611,13 @@ export class Processor {
       if (live.dirty) continue;
       this.deps.modules.indicators.release(live.ind);
       this.cache.delete(id);
+      this.dropped = true;
       excess--;
     }
-    if (this.identities.size > this.cacheSize * 4) this.identities.clear();
+    if (this.identities.user.size + this.identities.anon.size > this.cacheSize * 4) {
+      this.identities.user.clear();
+      this.identities.anon.clear();
+      this.dropped = true;
+    }
   }
 }

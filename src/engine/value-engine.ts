@@ -40,6 +40,20 @@ export interface ValueEngineSnapshot {
 }
 
 /**
+ * Models fitted once, elsewhere, carried in a refit control event's properties (scaled-out mode: the
+ * publisher fits on every partition's customers, each partition's processor applies the same result).
+ * `models` null: the fit failed there, keep the previous models.
+ */
+export interface FittedValueModels {
+  readonly models: ValueModels | null;
+  /** Heavy-user threshold on 12-month CLV (null stands for Infinity: JSON has no Infinity). */
+  readonly heavyThreshold: number | null;
+}
+
+/** Property of a `Rapport Value Models Refit` event that carries {@link FittedValueModels}. */
+export const FITTED_MODELS_PROPERTY = 'fittedModels';
+
+/**
  * Keeps the fitted BG/NBD + Gamma-Gamma models and scores customers with them. Refits happen at
  * event-time boundaries (never the wall clock), so replaying the log refits at the same points.
  */
@@ -129,6 +143,29 @@ export class ValueEngine {
     }
     this.heavyThreshold = heavyUserThreshold(clv, this.opts.heavyUserShare);
     return true;
+  }
+
+  /**
+   * A refit control event at event time `t`: applies the models it carries (see
+   * {@link FITTED_MODELS_PROPERTY}) or, without any (embedded mode), fits here as {@link refit} does.
+   */
+  refitWith(fitted: unknown, t: number): void {
+    if (fitted === undefined) {
+      this.refit(t);
+      return;
+    }
+    this.nextRefitAt = (Math.floor(t / DAY) + this.opts.refitEveryDays) * DAY;
+    const f = fitted as FittedValueModels | null;
+    if (!f?.models) return;
+    this.models = f.models;
+    this.heavyThreshold = f.heavyThreshold ?? Infinity;
+    this.gen++;
+  }
+
+  /** What a refit control event carries after {@link refit} returned `ok` (null models when it failed). */
+  fitted(ok: boolean): FittedValueModels {
+    const h = this.heavyThreshold;
+    return { models: ok ? this.models : null, heavyThreshold: Number.isFinite(h) ? h : null };
   }
 
   /** CLV and revenue figures of every buyer as of day `today` (for the value summary API). */

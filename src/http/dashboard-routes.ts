@@ -2,15 +2,12 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { createSqliteUserStore } from '../adapters/sqlite/sqlite-user-store';
 import { BUILTIN_LENS_DIR, createLensRegistry, type LensRegistry } from '../classify/lens-registry';
 import type { App, AppExtension } from '../app/create-app';
 import type { UserStore } from '../ports/user-store';
 import { registerLensEditRoutes } from './lens-edit-routes';
 import { registerCustomer360Routes, type AnalyseText } from './customer-360-routes';
 import { registerDashboardCustomerRoutes } from './dashboard-customer-routes';
-import { SqliteCustomerQueries } from '../adapters/sqlite/sqlite-customer-queries';
-import { createSqliteAutomationStore } from '../adapters/sqlite/sqlite-automation-store';
 import { createStatementAnalyser, type StatementAnalyser } from '../indicators/statements/statement-analyser';
 import { loadBuiltinLexicon } from '../indicators/statements/statement-lexicon';
 import { installSessionAuth } from './session-auth';
@@ -49,7 +46,7 @@ export interface DashboardOptions {
    * its own registry over the built-in and `<data>/lenses` folders, and a save applies on restart.
    */
   lensRegistry?: () => LensRegistry;
-  /** Users and sessions (default: the SQLite store on the app's database). */
+  /** Users and sessions (default: the app store's). */
   users?: (app: App) => UserStore;
   /** Statement analysis for the customer 360 page (default: the built-in lexicon, loaded on first use). */
   analyse?: AnalyseText | null;
@@ -95,20 +92,21 @@ export function dashboardExtension(opts: DashboardOptions = {}): AppExtension {
   return {
     name: 'dashboard',
     routes(server, app) {
-      const users = opts.users ? opts.users(app) : createSqliteUserStore(app.db);
+      const users = opts.users ? opts.users(app) : app.store.userStore;
       installSessionAuth(server, { users, clock: app.clock });
       const userDir = join(app.config.dataDir, 'lenses');
       const files = { builtinDir: BUILTIN_LENS_DIR, userDirs: [userDir] };
       let own: LensRegistry | undefined;
       const registry = opts.lensRegistry ?? (() => (own ??= createLensRegistry(files)));
-      registerLensEditRoutes(server, { db: app.db, files, userDir, registry, live: opts.lensRegistry !== undefined });
+      const dashboardQueries = app.store.dashboardQueries;
+      registerLensEditRoutes(server, { sample: (max) => dashboardQueries.samplePopulation(max), files, userDir, registry, live: opts.lensRegistry !== undefined });
       let analyser: StatementAnalyser | undefined;
       const analyse: AnalyseText | null =
         opts.analyse !== undefined
           ? opts.analyse
           : (text, lang) => (analyser ??= createStatementAnalyser({ lexicon: loadBuiltinLexicon() })).analyse(text, lang === 'de' || lang === 'en' ? { lang } : {});
-      registerCustomer360Routes(server, { queries: new SqliteCustomerQueries(app.db), analyse, automation: createSqliteAutomationStore(app.db) });
-      registerDashboardCustomerRoutes(server, { db: app.db, lenses: registry });
+      registerCustomer360Routes(server, { queries: app.store.customerQueries, analyse, automation: app.store.automationStore });
+      registerDashboardCustomerRoutes(server, { queries: dashboardQueries, lenses: registry });
       registerDashboardRoutes(server, { distDir: opts.distDir ?? WEB_DIST_DIR });
     },
   };

@@ -2,18 +2,21 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { basename, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { SqliteDatabase } from '../adapters/sqlite/open-database';
 import { listLensFiles, type LensRegistry, type LensRegistryOptions } from '../classify/lens-registry';
 import { NotFoundError, RapportError, ValidationError } from '../domain/errors';
 import { fileStem, validateLensText, type LensError } from '../domain/lens';
 import { classify, compileLens, type CompiledLens } from '../domain/lens-classifier';
+import type { PopulationSample } from '../ports/dashboard-queries';
+
+export type { PopulationSample };
 
 /** Largest population sample the preview reclassifies. */
 export const PREVIEW_SAMPLE = 20_000;
 
 /** Dependencies of {@link registerLensEditRoutes}. */
 export interface LensEditDeps {
-  db: SqliteDatabase;
+  /** A sample of at most `max` stored customers (`DashboardQueries.samplePopulation`). */
+  sample: (max: number) => Promise<PopulationSample>;
   /** Folders the lenses come from; saved lenses go to `userDir`. */
   files: LensRegistryOptions;
   /** `<data>/lenses`: where PUT writes `<lens>.yaml`. */
@@ -43,35 +46,6 @@ export function lensFileOf(files: LensRegistryOptions, lens: string): { path: st
 
 /** Counts of types, in the lens's type order. */
 type Counts = Record<string, number>;
-
-/** A deterministic sample of the stored population: indicator snapshots and traits. */
-export interface PopulationSample {
-  readonly population: number;
-  readonly rows: ReadonlyArray<{ indicators: Record<string, number>; traits: Record<string, unknown> }>;
-}
-
-/**
- * Reads every customer, or above `max` every k-th by rowid (evenly spaced point lookups instead of a
- * scan of the whole table), with its stored indicator snapshot and traits.
- */
-export function samplePopulation(db: SqliteDatabase, max = PREVIEW_SAMPLE): PopulationSample {
-  const bounds = db.prepare('SELECT COUNT(*) AS n, COALESCE(MAX(rowid), 0) AS hi, COALESCE(MIN(rowid), 0) AS lo FROM customers').get() as { n: number; hi: number; lo: number };
-  const raw: Array<{ indicators: string; traits: string }> = [];
-  if (bounds.n <= max) {
-    raw.push(...(db.prepare('SELECT indicators, traits FROM customers').all() as Array<{ indicators: string; traits: string }>));
-  } else {
-    const one = db.prepare('SELECT indicators, traits FROM customers WHERE rowid >= ? ORDER BY rowid LIMIT 1');
-    const step = (bounds.hi - bounds.lo + 1) / max;
-    for (let i = 0; i < max; i++) {
-      const r = one.get(Math.floor(bounds.lo + i * step)) as { indicators: string; traits: string } | undefined;
-      if (r) raw.push(r);
-    }
-  }
-  return {
-    population: bounds.n,
-    rows: raw.map((r) => ({ indicators: JSON.parse(r.indicators) as Record<string, number>, traits: JSON.parse(r.traits) as Record<string, unknown> })),
-  };
-}
 
 /** Types of every sampled customer under one lens (no hysteresis). */
 export function classifySample(lens: CompiledLens, sample: PopulationSample): string[] {
@@ -155,7 +129,7 @@ export function registerLensEditRoutes(server: FastifyInstance, deps: LensEditDe
     const registry = deps.registry();
     const before = registry.has(lens) ? registry.get(lens) : undefined;
     const now = Date.now();
-    if (!cache || now - cache.at > SAMPLE_TTL_MS) cache = { at: now, sample: samplePopulation(deps.db), before: new WeakMap() };
+    if (!cache || now - cache.at > SAMPLE_TTL_MS) cache = { at: now, sample: await deps.sample(PREVIEW_SAMPLE), before: new WeakMap() };
     let beforeTypes: string[] | undefined;
     if (before) {
       beforeTypes = cache.before.get(before) ?? classifySample(before, cache.sample);

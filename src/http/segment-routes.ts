@@ -1,21 +1,38 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError, RapportError } from '../domain/errors';
+import type { StoredEvent } from '../domain/event';
 import type { Clock } from '../ports/clock';
 import type { AppendOutcome } from '../ports/event-log';
 import type { KeyStore } from '../ports/key-store';
 import { authenticate } from '../ingest/authenticate';
-import type { IngestWriter } from '../ingest/ingest-writer';
 import { prepareRequest, type IngestKind, type IngestLimits, type Rejection } from '../ingest/prepare-request';
+
+/**
+ * Where accepted events go: the embedded group-commit writer (`IngestWriter`) or, in the scaled-out
+ * ingest role, the JetStream sink. Resolves with one outcome per event once every event is durable;
+ * rejects with `OverloadedError` (429) or `UnavailableError` (503) to make the client retry.
+ */
+export interface EventSubmitter {
+  submit(events: readonly StoredEvent[]): Promise<AppendOutcome[]>;
+}
 
 /** What the tracking routes need. */
 export interface SegmentRouteDeps {
   keyStore: KeyStore;
-  writer: IngestWriter;
+  writer: EventSubmitter;
   clock: Clock;
   limits: IngestLimits;
   /** Makes a messageId for events without one (default: random UUID). */
   newMessageId?: () => string;
+  /** Told about every authenticated, parsed request (metrics). */
+  observer?: SegmentRouteObserver;
+}
+
+/** Metrics hook of the tracking routes. */
+export interface SegmentRouteObserver {
+  /** Events in a request that passed authentication and parsing, and those rejected by validation. */
+  request(r: { received: number; rejected: readonly Rejection[] }): void;
 }
 
 /** Answer of a tracking call. `success` is what Segment clients look at. */
@@ -62,6 +79,7 @@ export function registerSegmentRoutes(server: FastifyInstance, deps: SegmentRout
         throw new RapportError(prepared.kind === 'reject' ? prepared.code : 'invalid_input', prepared.kind === 'reject' ? prepared.message : 'dropped');
       }
       const { events, rejected } = prepared.value;
+      deps.observer?.request({ received: events.length + rejected.length, rejected });
       if (kind !== 'batch' && rejected.length > 0) {
         const r = rejected[0] as Rejection;
         throw new RapportError(r.code, r.message, { rejected });

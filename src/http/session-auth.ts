@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AuthError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors';
+import { AuthError, ForbiddenError, NotFoundError, TooManyAttemptsError, ValidationError } from '../domain/errors';
 import type { Clock } from '../ports/clock';
 import { USER_ROLES, type User, type UserRole, type UserStore } from '../ports/user-store';
 import { useSessionAuthenticator, type Principal } from './admin-auth';
+import { createSignInThrottle, type SignInThrottleOptions } from './sign-in-throttle';
 
 /** Name of the session cookie (HttpOnly, SameSite=Strict). */
 export const SESSION_COOKIE = 'rapport_session';
@@ -18,6 +19,8 @@ export interface SessionAuthDeps {
   clock: Clock;
   /** Session lifetime (default 12 h). */
   ttlMs?: number;
+  /** Limits on failed sign-ins per account and per client address (defaults: 5 and 20, then 30 s doubling to 15 min). */
+  throttle?: SignInThrottleOptions;
 }
 
 /** Reads one cookie from a Cookie header. */
@@ -87,12 +90,31 @@ export function installSessionAuth(server: FastifyInstance, deps: SessionAuthDep
     },
   });
 
+  const throttle = createSignInThrottle(deps.throttle);
+  const tooMany = (scope: 'account' | 'ip', ms: number) => {
+    const seconds = Math.max(1, Math.ceil(ms / 1000));
+    return new TooManyAttemptsError(`too many failed sign-ins ${scope === 'account' ? 'for this account' : 'from your address'}: try again in ${seconds} s`, seconds);
+  };
   const login = z.object({ email: z.string().min(1).max(320), password: z.string().min(1).max(1000) });
   server.post('/api/session', async (request, reply) => {
     const b = login.safeParse(request.body);
     if (!b.success) throw new ValidationError('body must be { "email": "...", "password": "..." }');
-    const user = await deps.users.verifyPassword(b.data.email, b.data.password);
-    if (!user) throw new AuthError('wrong email or password');
+    // Refused before the password is hashed: a locked account costs no scrypt work.
+    const gate = throttle.begin(b.data.email, request.ip, deps.clock.now());
+    if (!gate.allowed) throw tooMany(gate.scope, gate.retryAfterMs);
+    let user: User | null;
+    try {
+      user = await deps.users.verifyPassword(b.data.email, b.data.password);
+    } catch (err) {
+      throttle.release(b.data.email, request.ip);
+      throw err;
+    }
+    if (!user) {
+      const after = throttle.failure(b.data.email, request.ip, deps.clock.now());
+      if (!after.allowed) throw tooMany(after.scope, after.retryAfterMs);
+      throw new AuthError('wrong email or password');
+    }
+    throttle.success(b.data.email, request.ip);
     const now = deps.clock.now();
     await deps.users.pruneSessions(now);
     const { secret, session } = await deps.users.createSession(user.id, now, ttl);

@@ -1,8 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ValidationError } from '../domain/errors';
+import { maskSmtpUrl, redactPassword, type ChannelSettings, type ChannelSettingsView } from '../automation/channel-settings';
 import type { SettingsStore } from '../ports/settings-store';
 import { unitCostsSchema, type UnitCosts } from '../value/economics';
+
+export { maskSmtpUrl } from '../automation/channel-settings';
 
 /** Settings key of the unit cost overrides. */
 export const COSTS_SETTING = 'unit_costs';
@@ -56,36 +59,65 @@ export function registerCostSettingsRoutes(server: FastifyInstance, deps: CostSe
   });
 }
 
-/** What the channel settings show: effective values, never a password. */
-export interface ChannelSettingsView {
-  readonly email: { readonly enabled: boolean; readonly smtpUrl: string | null; readonly from: string };
-  readonly publicUrl: string;
-  readonly webhooks: { readonly signed: boolean };
-  readonly editable: false;
-  readonly note: string;
+/** What a test e-mail gave: the SMTP server's final reply, or exactly how it failed (see `src/adapters/smtp/smtp-test-send.ts`). */
+export type TestEmailOutcome =
+  | { readonly ok: true; readonly response: string; readonly messageId: string; readonly accepted: readonly string[]; readonly rejected: readonly string[] }
+  | { readonly ok: false; readonly error: { readonly message: string; readonly code: string | null; readonly responseCode: number | null; readonly command: string | null; readonly response: string | null } };
+
+/** Sends one test e-mail over its own connection. */
+export type TestEmailSender = (o: { url: string; from: string; to: string; subject: string; text: string }) => Promise<TestEmailOutcome>;
+
+/** Dependencies of {@link registerChannelSettingsRoutes}. */
+export interface ChannelSettingsRoutesDeps {
+  readonly settings: ChannelSettings;
+  readonly sendTestEmail: TestEmailSender;
+  readonly now: () => number;
 }
 
-/** An SMTP URL with its password replaced by `****` (unparseable URLs are hidden entirely). */
-export function maskSmtpUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '****';
-    return u.toString();
-  } catch {
-    return '(set, but not a valid URL)';
-  }
-}
+const testEmailBody = z.object({ to: z.email('must be an e-mail address like you@example.com').max(320), email: z.record(z.string(), z.unknown()).optional() });
 
-/** `GET /api/settings/channels`: the effective channel configuration, read-only (it comes from the environment). */
-export function registerChannelSettingsRoutes(server: FastifyInstance, deps: { env: NodeJS.ProcessEnv; publicUrl: string; signingSecret: string }): void {
-  server.get('/api/settings/channels', async (): Promise<ChannelSettingsView> => {
-    const smtp = deps.env['RAPPORT_SMTP_URL'];
+/**
+ * Channel configuration, editable at run time:
+ * - `GET /api/settings/channels` (any role): effective values with secrets masked, where each comes from, the configured baseline;
+ * - `PUT /api/settings/channels { email?: {...}, webhooks?: {...} }` (admin; `null` resets a field): validated, saved in the
+ *   settings store, used by the next message (a new SMTP pool; the old one closes after its sends);
+ * - `POST /api/settings/channels/test-email { to, email? }` (admin): sends a test e-mail with the saved settings (or with
+ *   the unsaved `email` fields given) and reports the SMTP server's answer or the precise error.
+ */
+export function registerChannelSettingsRoutes(server: FastifyInstance, deps: ChannelSettingsRoutesDeps): void {
+  server.get('/api/settings/channels', async (): Promise<ChannelSettingsView> => deps.settings.view());
+
+  server.put('/api/settings/channels', async (request) => {
+    const r = await deps.settings.update(request.body ?? null);
+    if (!r.ok) throw new ValidationError(r.errors.join('; '), { errors: r.errors });
+    return r.value;
+  });
+
+  server.post('/api/settings/channels/test-email', async (request) => {
+    const b = testEmailBody.safeParse(request.body ?? {});
+    if (!b.success) throw new ValidationError(b.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') + ' (body: { "to": "you@example.com", "email"?: { "smtpUrl": "...", "from": "..." } })');
+    const draft = await deps.settings.draft(b.data.email ? { email: b.data.email } : {});
+    if (!draft.ok) throw new ValidationError(draft.errors.join('; '), { errors: draft.errors });
+    const { smtpUrl, from } = draft.value.email;
+    if (!smtpUrl) throw new ValidationError('no SMTP URL configured: save one under Settings → Channels (or set RAPPORT_SMTP_URL) first');
+    const at = new Date(deps.now()).toISOString();
+    const host = new URL(smtpUrl).host;
+    const outcome = await deps.sendTestEmail({
+      url: smtpUrl,
+      from,
+      to: b.data.to,
+      subject: 'Rapport test e-mail',
+      text: `This is a test e-mail from Rapport's Settings page, sent at ${at} through ${host}.\n\nIf you can read it, e-mail from playbooks will arrive too.`,
+    });
+    // Server replies and errors could echo the credentials back: never return them.
+    const clean = (t: string | null) => (t === null ? null : redactPassword(t, smtpUrl));
     return {
-      email: { enabled: Boolean(smtp), smtpUrl: smtp ? maskSmtpUrl(smtp) : null, from: deps.env['RAPPORT_SMTP_FROM'] ?? 'Rapport <no-reply@localhost>' },
-      publicUrl: deps.publicUrl,
-      webhooks: { signed: deps.signingSecret.length >= 16 },
-      editable: false,
-      note: 'Channels are configured in the environment (RAPPORT_SMTP_URL, RAPPORT_SMTP_FROM, RAPPORT_PUBLIC_URL, RAPPORT_SIGNING_SECRET); changes apply after a restart.',
+      to: b.data.to,
+      from,
+      smtpUrl: maskSmtpUrl(smtpUrl),
+      ...(outcome.ok
+        ? { ok: true, response: clean(outcome.response), messageId: outcome.messageId, accepted: outcome.accepted, rejected: outcome.rejected }
+        : { ok: false, error: { ...outcome.error, message: clean(outcome.error.message), response: clean(outcome.error.response), command: clean(outcome.error.command) } }),
     };
   });
 }

@@ -138,7 +138,35 @@ export interface IndicatorState {
 
 /** States per slab (one ArrayBuffer of SLAB_STATES * STRIDE bytes). */
 const SLAB_STATES = 256;
-let slab: { f: Float64Array; g: Float32Array; used: number } | null = null;
+
+/** One ArrayBuffer of states, seen both ways. */
+interface Slab {
+  readonly f: Float64Array;
+  readonly g: Float32Array;
+  used: number;
+}
+
+/**
+ * A state as two fields (its slab and offset) with the views and the Float32 offset derived: a
+ * million cached customers hold a million of these, so every field counts.
+ */
+class SlabState implements IndicatorState {
+  constructor(
+    private readonly s: Slab,
+    readonly o: number,
+  ) {}
+  get f(): Float64Array {
+    return this.s.f;
+  }
+  get g(): Float32Array {
+    return this.s.g;
+  }
+  get q(): number {
+    return this.o * 2 + F64_SLOTS * 2;
+  }
+}
+
+let slab: Slab | null = null;
 /** Released states, zeroed, ready for reuse (so a cache that evicts and reloads does not grow). */
 const free: IndicatorState[] = [];
 /** INIT value of a released state (guards against releasing twice). */
@@ -156,7 +184,7 @@ function allocate(): IndicatorState {
     slab = { f: new Float64Array(buf), g: new Float32Array(buf), used: 0 };
   }
   const i = slab.used++;
-  return { f: slab.f, g: slab.g, o: (i * STRIDE) / 8, q: (i * STRIDE + F64_SLOTS * 8) / 4 };
+  return new SlabState(slab, (i * STRIDE) / 8);
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Local hour of day of an epoch-ms time in an IANA time zone, fast enough for the hot path:
- * the zone's UTC offset is computed once per (zone, UTC hour) with Intl and cached.
+ * the zone's UTC offset is computed with Intl once per (zone, UTC day) when it does not change within
+ * that day, else once per (zone, UTC hour), and cached.
  * Approximation: the offset at the start of a UTC hour is used for the whole hour, which only
  * matters for zones that switch daylight-saving time at a half hour (e.g. Australia/Lord_Howe).
  */
@@ -13,6 +14,11 @@ const MAX_CACHED_HOURS = 100_000;
 interface ZoneCache {
   readonly format: Intl.DateTimeFormat | null;
   readonly offsets: Map<number, number>;
+  /**
+   * Per UTC day: the offset when it is the same at the start of this day and of the next (no change
+   * within the day: every hour of it has that offset), else null (look it up per hour).
+   */
+  readonly days: Map<number, number | null>;
 }
 
 const zones = new Map<string, ZoneCache>();
@@ -34,7 +40,7 @@ function zoneCache(zone: string): ZoneCache {
     } catch {
       format = null; // unknown zone: UTC
     }
-    c = { format, offsets: new Map() };
+    c = { format, offsets: new Map(), days: new Map() };
     if (zones.size > 1_000) zones.clear();
     zones.set(zone, c);
   }
@@ -58,6 +64,21 @@ function offsetAt(format: Intl.DateTimeFormat, utcHourStart: number): number {
   return Date.UTC(y, mo - 1, d, h, mi) - utcHourStart;
 }
 
+/**
+ * The zone's offset for the whole UTC day `day`, or null when it changes within the day. Offsets change
+ * at most once a day (daylight-saving switches), so equal offsets at both ends mean none in between:
+ * two Intl calls per zone and day instead of one per hour.
+ */
+function dayOffset(c: ZoneCache, format: Intl.DateTimeFormat, day: number): number | null {
+  const known = c.days.get(day);
+  if (known !== undefined) return known;
+  const start = offsetAt(format, day * DAY_MS);
+  const v = start === offsetAt(format, (day + 1) * DAY_MS) ? start : null;
+  if (c.days.size >= MAX_CACHED_HOURS) c.days.clear();
+  c.days.set(day, v);
+  return v;
+}
+
 /** Hour of day 0..23 of `t` (epoch ms) in `zone` (IANA name); UTC when the zone is null or unknown. */
 export function localHour(t: number, zone: string | null): number {
   let offset = 0;
@@ -65,7 +86,8 @@ export function localHour(t: number, zone: string | null): number {
     const c = zoneCache(zone);
     if (c.format !== null) {
       const hourIndex = Math.floor(t / HOUR_MS);
-      const cached = c.offsets.get(hourIndex);
+      const day = dayOffset(c, c.format, Math.floor(t / DAY_MS));
+      const cached = day ?? c.offsets.get(hourIndex);
       if (cached !== undefined) offset = cached;
       else {
         offset = offsetAt(c.format, hourIndex * HOUR_MS);

@@ -155,4 +155,6 @@ export interface CustomerQueries {
   transitions(lens: string, from: number, to: number): Promise<Array<{ from: string | null; to: string; count: number }>>;
   /** Total number of customers. */
   countCustomers(): Promise<number>;
+  /** Event time of the latest event of any customer (0 before the first); the value models' "now". */
+  latestEventTime(): Promise<number>;
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
+import { sqliteHandle } from '../../src/app/app-store';
 import { ROOT, startDashboardServer, type DashboardServer } from './harness';
 import { ensureDashboardBuilt } from './build';
 
@@ -44,7 +45,7 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     mkdirSync(OUT, { recursive: true });
     server = await startDashboardServer({ customers: 250, days: 150, extra: EXTRA });
     // Tasks for the account manager's queue (as a task step of a playbook creates them).
-    const customer = (server.app.db.prepare("SELECT id, user_id FROM customers WHERE user_id IS NOT NULL ORDER BY id LIMIT 1").get() as { id: string; user_id: string });
+    const customer = (sqliteHandle(server.app).prepare("SELECT id, user_id FROM customers WHERE user_id IS NOT NULL ORDER BY id LIMIT 1").get() as { id: string; user_id: string });
     for (const n of [1, 2]) {
       await server.automation.createTask({
         id: `task-${n}`,
@@ -262,6 +263,31 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await table.waitFor();
     await expect.poll(async () => (await table.innerText()) !== before).toBe(true);
     await shot('portfolio-costs');
+  });
+
+  it('changes the SMTP sender in Settings: validated as typed, saved, shown as saved here', async () => {
+    await nav('Settings');
+    const from = page.getByLabel('Sender (from)');
+    await from.waitFor();
+    expect(await page.getByTestId('source-email.from').innerText()).toBe('default');
+    await from.fill('not an address');
+    await from.press('Tab');
+    await page.getByText('Sender (from) must be an address like').waitFor();
+    expect(await from.getAttribute('aria-invalid')).toBe('true');
+    await page.getByRole('button', { name: 'Save channels' }).click();
+    expect(await page.getByTestId('channels-saved').count()).toBe(0);
+    await from.fill('Rapport Shop <shop@example.com>');
+    await page.getByRole('button', { name: 'Save channels' }).click();
+    await page.getByTestId('channels-saved').waitFor();
+    await expect.poll(async () => page.getByTestId('source-email.from').innerText()).toBe('saved here');
+    expect(await from.inputValue()).toBe('Rapport Shop <shop@example.com>');
+    await shot('settings-channels');
+    // The API agrees, and a reload of the page shows the saved value.
+    const saved = (await page.evaluate("fetch('/api/settings/channels').then((r) => r.json())")) as { email: { from: string }; sources: Record<string, string> };
+    expect(saved.email.from).toBe('Rapport Shop <shop@example.com>');
+    expect(saved.sources['email.from']).toBe('settings');
+    await page.reload();
+    await expect.poll(async () => page.getByLabel('Sender (from)').inputValue()).toBe('Rapport Shop <shop@example.com>');
   });
 
   it('fits a tablet-width screen and raised no script errors', async () => {

@@ -5,8 +5,6 @@ import pino from 'pino';
 import { loadConfig } from '../../src/app/config';
 import { createApp, type App } from '../../src/app/create-app';
 import { defaultExtensions } from '../../src/app/default-extensions';
-import { createSqliteAutomationStore } from '../../src/adapters/sqlite/sqlite-automation-store';
-import { createSqliteUserStore } from '../../src/adapters/sqlite/sqlite-user-store';
 import type { AutomationStore } from '../../src/ports/automation-store';
 import type { UserRole } from '../../src/ports/user-store';
 import { simulate } from '../../src/sim/simulate';
@@ -31,16 +29,16 @@ export interface DashboardServer {
 }
 
 /** Starts the full server (engine + automation + dashboard) on a fresh data dir and streams simulated customers into it. */
-export async function startDashboardServer(opts: { customers: number; days: number; seed?: number; extra?: unknown[] }): Promise<DashboardServer> {
+export async function startDashboardServer(opts: { customers: number; days: number; seed?: number; extra?: unknown[]; env?: NodeJS.ProcessEnv }): Promise<DashboardServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rapport-e2e-'));
   const config = loadConfig({ cwd: dataDir, env: {}, overrides: { port: 0, dataDir } });
-  const defaults = defaultExtensions(config, { examplePlaybooks: true, env: { RAPPORT_SIGNING_SECRET: 'e2e-secret-0123456789abcdef' } });
+  const defaults = defaultExtensions(config, { examplePlaybooks: true, env: { RAPPORT_SIGNING_SECRET: 'e2e-secret-0123456789abcdef', ...opts.env } });
   // The default extensions include the dashboard (with the engine's live lens registry).
   const extensions = defaults.list;
   const app = await createApp(config, { logger: pino({ level: 'silent' }), extensions });
   const { writeKey } = await app.keyStore.createSource('e2e', Date.now());
   const { url } = await app.start();
-  const userStore = createSqliteUserStore(app.db);
+  const userStore = app.store.userStore;
   const users = {
     admin: { email: 'admin@example.com', password: 'admin-password-1' },
     editor: { email: 'editor@example.com', password: 'editor-password-1' },
@@ -49,9 +47,9 @@ export async function startDashboardServer(opts: { customers: number; days: numb
   for (const [role, u] of Object.entries(users)) await userStore.addUser(u.email, role as UserRole, u.password, Date.now());
 
   const caughtUp = async () => {
-    const last = () => (app.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events').get() as { s: number }).s;
+    const last = () => app.eventLog.lastSeq();
     const deadline = Date.now() + 60_000;
-    while ((await defaults.engineExtension.processor().checkpoint()) < last()) {
+    while ((await defaults.engineExtension.processor().checkpoint()) < (await last())) {
       if (Date.now() > deadline) throw new Error('the processor did not catch up within 60 s');
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -75,7 +73,7 @@ export async function startDashboardServer(opts: { customers: number; days: numb
     url,
     dataDir,
     writeKey,
-    automation: createSqliteAutomationStore(app.db),
+    automation: app.store.automationStore,
     users,
     caughtUp,
     send,

@@ -127,10 +127,10 @@ describe('dashboard API: playbook editing and settings', () => {
     expect((await call('admin', 'PUT', '/api/settings/costs', { costs: { support_contact: null } })).body).toMatchObject({ costs: { support_contact: 6, email: 1 }, overrides: { email: 1 } });
   });
 
-  it('shows the channel configuration read-only without secrets', async () => {
+  it('shows the channel configuration without secrets (editing: channel-settings-api.test.ts)', async () => {
     const r = await call('viewer', 'GET', '/api/settings/channels');
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ email: { enabled: false, smtpUrl: null }, webhooks: { signed: true }, editable: false, note: expect.stringMatching(/restart/) });
+    expect(r.body).toMatchObject({ email: { enabled: false, smtpUrl: null }, webhooks: { signed: true, secret: '****' }, editable: true, sources: { 'email.smtpUrl': 'default' } });
     expect(JSON.stringify(r.body)).not.toContain('e2e-secret');
     expect(maskSmtpUrl('smtps://mailer:hunter2@smtp.example.com:465')).toBe('smtps://mailer:****@smtp.example.com:465');
   });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSqliteUserStore } from '../../src/adapters/sqlite/sqlite-user-store';
+import { sqliteHandle } from '../../src/app/app-store';
 import { loadConfig } from '../../src/app/config';
 import { createApp, type App } from '../../src/app/create-app';
 import { BUILTIN_LENS_DIR } from '../../src/classify/lens-registry';
@@ -32,10 +32,10 @@ describe('dashboard API: sessions, roles, CSRF, lens editing', () => {
     app = await createApp(config, { logger: pino({ level: 'silent' }), extensions: [dashboardExtension({ distDir: dist, analyse: null })] });
     ({ url } = await app.start());
     adminToken = (await app.keyStore.createToken('ops', Date.now())).secret;
-    const users = createSqliteUserStore(app.db);
+    const users = app.store.userStore;
     for (const role of ['admin', 'editor', 'viewer'] as const) await users.addUser(`${role}@example.com`, role, pw[role], Date.now());
     // Two customers with indicator snapshots for the lens preview.
-    const ins = app.db.prepare(`INSERT INTO customers (id, user_id, first_seen, last_seen, event_count, indicators, traits) VALUES (?, ?, 0, 0, 1, ?, '{}')`);
+    const ins = sqliteHandle(app).prepare(`INSERT INTO customers (id, user_id, first_seen, last_seen, event_count, indicators, traits) VALUES (?, ?, 0, 0, 1, ?, '{}')`);
     ins.run('c1', 'u1', JSON.stringify({ days_since_first_order: 10, orders_total: 1, tenure_days: 10 }));
     ins.run('c2', 'u2', JSON.stringify({ days_since_first_order: 400, orders_total: 9, p_alive: 0.9, tenure_days: 400 }));
   });
@@ -151,8 +151,8 @@ describe('dashboard API: sessions, roles, CSRF, lens editing', () => {
 
   it('filters customers by value and probability in bounded windows', async () => {
     const a = await signIn('admin');
-    app.db.prepare(`INSERT INTO customer_types (customer_id, lens, type, probability, since) VALUES ('c1', 'lifecycle', 'new', 0.9, 0), ('c2', 'lifecycle', 'established', 0.4, 0)`).run();
-    app.db.prepare(`UPDATE customers SET indicators = json_set(indicators, '$.clv_12m', 500) WHERE id = 'c2'`).run();
+    sqliteHandle(app).prepare(`INSERT INTO customer_types (customer_id, lens, type, probability, since) VALUES ('c1', 'lifecycle', 'new', 0.9, 0), ('c2', 'lifecycle', 'established', 0.4, 0)`).run();
+    sqliteHandle(app).prepare(`UPDATE customers SET indicators = json_set(indicators, '$.clv_12m', 500) WHERE id = 'c2'`).run();
     const byP = await call(a, 'GET', '/api/dashboard/customers?lens=lifecycle&minProbability=0.5');
     expect((byP.body['customers'] as Array<{ id: string; probability: number }>).map((c) => [c.id, c.probability])).toEqual([['c1', 0.9]]);
     expect(byP.body['exhausted']).toBe(true);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventLog } from '../../src/ports/event-log';
 import { post, startTestServer, type TestServer } from './helpers';
+import type { IngestWriter } from '../../src/ingest/ingest-writer';
 
 /** Wraps the real event log so the test can hold commits back while requests queue up. */
 function gated(log: EventLog): { log: EventLog; open(): void; waiting(): number } {
@@ -48,7 +49,7 @@ describe('backpressure', () => {
     const a = post(`${s.url}/v1/batch`, batchOf('a', 5), { writeKey: s.writeKey });
     await until(() => gate.waiting() === 1);
     const b = post(`${s.url}/v1/batch`, batchOf('b', 5), { writeKey: s.writeKey });
-    await until(() => s.app.ingest.pendingEvents === 10);
+    await until(() => (s.app.ingest as IngestWriter).pendingEvents === 10);
     const c = await post(`${s.url}/v1/batch`, batchOf('c', 5), { writeKey: s.writeKey });
     expect(c.status).toBe(429);
     expect(c.body.code).toBe('overloaded');

@@ -17,6 +17,8 @@ import type { PostgresCustomerRow } from './postgres-engine-store';
 type SummaryRow = BaseSummaryRow & { k?: string };
 
 
+const DAY_MS = 86_400_000;
+
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
@@ -161,14 +163,13 @@ export class PostgresCustomerQueries implements CustomerQueries {
     const r =
       asOf === undefined
         ? // Counters kept by the engine store's commits (see postgres-engine-store.ts): no scan.
-          await this.pool.query<{ type: string; n: number }>(`SELECT type, n FROM customer_type_counts WHERE lens = $1 AND n <> 0`, [lens])
-        : await this.pool.query<{ type: string; n: number }>(
-            // The latest change up to the end of asOf's UTC day per customer is its type then (day resolution, as on SQLite).
-            `SELECT to_type AS type, COUNT(*) AS n FROM (
-               SELECT DISTINCT ON (customer_id) to_type FROM type_history
-                WHERE lens = $1 AND at < $2 ORDER BY customer_id, at DESC, id DESC) s
-             GROUP BY to_type`,
-            [lens, (Math.floor(asOf / 86_400_000) + 1) * 86_400_000],
+          // One row per (type, partition) in the scaled-out mode (`part`; -1 otherwise): summed.
+          await this.pool.query<{ type: string; n: number }>(`SELECT type, sum(n) AS n FROM customer_type_counts WHERE lens = $1 GROUP BY type HAVING sum(n) <> 0`, [lens])
+        : // Per-day type deltas kept by the commits (migration 11), summed up to asOf's UTC day: proportional
+          // to days x types, not to the history.
+          await this.pool.query<{ type: string; n: number }>(
+            `SELECT type, SUM(delta) AS n FROM type_daily WHERE lens = $1 AND day <= $2 GROUP BY type HAVING SUM(delta) > 0`,
+            [lens, Math.floor(asOf / DAY_MS)],
           );
     const out: Record<string, number> = {};
     for (const x of r.rows) out[x.type] = x.n;
@@ -176,17 +177,40 @@ export class PostgresCustomerQueries implements CustomerQueries {
   }
 
   async transitions(lens: string, from: number, to: number): Promise<Array<{ from: string | null; to: string; count: number }>> {
-    const r = await this.pool.query<{ from_type: string | null; to_type: string; n: number }>(
-      `SELECT from_type, to_type, COUNT(*) AS n FROM type_history WHERE lens = $1 AND at >= $2 AND at < $3
-       GROUP BY from_type, to_type ORDER BY n DESC, from_type NULLS FIRST, to_type`,
-      [lens, from, to],
-    );
+    // Whole UTC days come from the per-day counts (migration 13); the partial days at either end from the history.
+    const firstDay = Math.ceil(from / DAY_MS);
+    const endDay = Math.floor(to / DAY_MS);
+    const r =
+      firstDay < endDay
+        ? await this.pool.query<{ from_type: string | null; to_type: string; n: number }>(
+            `SELECT from_type, to_type, SUM(n) AS n FROM (
+               SELECT NULLIF(from_type, '') AS from_type, to_type, n FROM transition_daily WHERE lens = $1 AND day >= $2 AND day < $3
+               UNION ALL
+               SELECT from_type, to_type, 1 FROM type_history WHERE lens = $1 AND at >= $4 AND at < $5
+               UNION ALL
+               SELECT from_type, to_type, 1 FROM type_history WHERE lens = $1 AND at >= $6 AND at < $7) z
+             GROUP BY from_type, to_type ORDER BY n DESC, from_type NULLS FIRST, to_type`,
+            [lens, firstDay, endDay, from, firstDay * DAY_MS, endDay * DAY_MS, to],
+          )
+        : await this.pool.query<{ from_type: string | null; to_type: string; n: number }>(
+            `SELECT from_type, to_type, COUNT(*) AS n FROM type_history WHERE lens = $1 AND at >= $2 AND at < $3
+             GROUP BY from_type, to_type ORDER BY n DESC, from_type NULLS FIRST, to_type`,
+            [lens, from, to],
+          );
     return r.rows.map((x) => ({ from: x.from_type, to: x.to_type, count: x.n }));
+  }
+
+  async latestEventTime(): Promise<number> {
+    // Kept by the engine store's commits (GREATEST of last_seen); no index on a column every commit rewrites.
+    // One row per partition processor in the scaled-out mode (`last_seen:p<N>`).
+    const r = await this.pool.query<{ n: number | null }>(`SELECT max(n) AS n FROM engine_counts WHERE name = 'last_seen' OR name LIKE 'last\\_seen:p%'`);
+    return r.rows[0]?.n ?? 0;
   }
 
   async countCustomers(): Promise<number> {
     // Kept by the engine store's commits; COUNT(*) would scan 10M rows.
-    const r = await this.pool.query<{ n: number }>(`SELECT n FROM engine_counts WHERE name = 'customers'`);
+    // One row per partition processor in the scaled-out mode (`customers:p<N>`); merges count on the plain row.
+    const r = await this.pool.query<{ n: number | null }>(`SELECT sum(n) AS n FROM engine_counts WHERE name = 'customers' OR name LIKE 'customers:p%'`);
     return r.rows[0]?.n ?? 0;
   }
 }

@@ -6,9 +6,20 @@ import {
   type EngineStore,
   type IdentityKind,
 } from '../../ports/engine-store';
-import { displayName, rowToCustomer, traitIndexValue } from '../sqlite/sqlite-engine-store';
+import {
+  contributionOf,
+  dayOf,
+  displayName,
+  rowToCustomer,
+  TotalsDelta,
+  traitIndexValue,
+  ZERO,
+  type Contribution,
+} from '../sqlite/sqlite-engine-store';
 import { decodeEventRow, type EventRow } from '../sqlite/sqlite-event-log';
 import { inTransaction, type PostgresClient, type PostgresPool } from './open-pool';
+import { partitionCheckpointName } from './postgres-partition-progress';
+import { LeaseLostError } from '../../domain/errors';
 
 /** Row of `customers` as pg returns it (same shape as the SQLite row, so the codec is shared). */
 export type PostgresCustomerRow = Parameters<typeof rowToCustomer>[0];
@@ -33,16 +44,130 @@ function columns<T>(items: readonly T[], width: number, row: (t: T) => unknown[]
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
+ * The aggregates one commit changes (as SQLite's commit keeps them): per-type totals, per-day type
+ * deltas, per-day transition counts and the latest event time. Summed in memory, written once per key
+ * at the end of the commit, in key order (a stable lock order between concurrent committers).
+ */
+class CommitAggregates {
+  /**
+   * Suffix of the `engine_counts` rows this committer updates: '' for the one processor, `:p<N>` for a
+   * partition's (readers sum / take the max over the rows, so partitions do not queue on one row).
+   */
+  constructor(
+    readonly countSuffix = '',
+    /** `part` of the per-type and per-day counter rows (the partition; -1 for the one processor). */
+    readonly countPart = -1,
+  ) {}
+
+  readonly totals = new TotalsDelta();
+  private readonly daily = new Map<string, [string, number, string, number]>();
+  private readonly transitions = new Map<string, [string, number, string, string, number]>();
+  latest = 0;
+
+  addDaily(lens: string, at: number, type: string, delta: number): void {
+    const day = dayOf(at);
+    const key = `${lens}\u0000${day}\u0000${type}`;
+    const e = this.daily.get(key);
+    if (e) e[3] += delta;
+    else this.daily.set(key, [lens, day, type, delta]);
+  }
+
+  addTransition(lens: string, at: number, from: string | null, to: string): void {
+    const day = dayOf(at);
+    const key = `${lens}\u0000${day}\u0000${from ?? ''}\u0000${to}`;
+    const e = this.transitions.get(key);
+    if (e) e[4] += 1;
+    else this.transitions.set(key, [lens, day, from ?? '', to, 1]);
+  }
+
+  async write(c: PostgresClient): Promise<void> {
+    const totals = this.totals.entries();
+    if (totals.length > 0) {
+      await c.query(
+        `INSERT INTO type_totals (lens, type, customers, revenue, revenue_365d, clv_12m, support_contacts, emails_delivered, part)
+         SELECT *, $9::integer FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[])
+         ON CONFLICT (lens, type, part) DO UPDATE SET customers = type_totals.customers + excluded.customers,
+           revenue = type_totals.revenue + excluded.revenue, revenue_365d = type_totals.revenue_365d + excluded.revenue_365d,
+           clv_12m = type_totals.clv_12m + excluded.clv_12m, support_contacts = type_totals.support_contacts + excluded.support_contacts,
+           emails_delivered = type_totals.emails_delivered + excluded.emails_delivered`,
+        [...columns(totals, 8, ([lens, type, d]) => [lens, type, d.customers, d.revenue, d.revenue_365d, d.clv_12m, d.support_contacts, d.emails_delivered]), this.countPart],
+      );
+    }
+    if (this.daily.size > 0) {
+      const rows = [...this.daily.entries()].sort(([a], [b]) => byString(a, b)).map(([, e]) => e);
+      await c.query(
+        `INSERT INTO type_daily (lens, day, type, delta, part) SELECT *, $5::integer FROM unnest($1::text[], $2::integer[], $3::text[], $4::bigint[])
+         ON CONFLICT (lens, day, type, part) DO UPDATE SET delta = type_daily.delta + excluded.delta`,
+        [...columns(rows, 4, (e) => e), this.countPart],
+      );
+    }
+    if (this.transitions.size > 0) {
+      const rows = [...this.transitions.entries()].sort(([a], [b]) => byString(a, b)).map(([, e]) => e);
+      await c.query(
+        `INSERT INTO transition_daily (lens, day, from_type, to_type, n, part)
+         SELECT *, $6::integer FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::bigint[])
+         ON CONFLICT (lens, day, from_type, to_type, part) DO UPDATE SET n = transition_daily.n + excluded.n`,
+        [...columns(rows, 5, (e) => e), this.countPart],
+      );
+    }
+    if (this.latest > 0) {
+      await c.query(
+        `INSERT INTO engine_counts (name, n) VALUES ('last_seen' || $2::text, $1) ON CONFLICT (name) DO UPDATE SET n = GREATEST(engine_counts.n, excluded.n)`,
+        [this.latest, this.countSuffix],
+      );
+    }
+  }
+}
+
+/** A stored type of a customer with the customer's stored contribution (all null when it has none). */
+interface ContribRow {
+  customer_id: string;
+  lens: string | null;
+  type: string | null;
+  revenue: number | null;
+  revenue_365d: number | null;
+  clv_12m: number | null;
+  support_contacts: number | null;
+  emails_delivered: number | null;
+}
+
+const contribOfRow = (r: ContribRow): Contribution =>
+  r.revenue === null
+    ? ZERO
+    : {
+        revenue: r.revenue,
+        revenue_365d: r.revenue_365d ?? 0,
+        clv_12m: r.clv_12m ?? 0,
+        support_contacts: r.support_contacts ?? 0,
+        emails_delivered: r.emails_delivered ?? 0,
+      };
+
+/**
  * PostgreSQL adapter of the engine store. Each commit is one transaction on one client, and every table
  * is written with one multi-row statement (`unnest` of column arrays), so a batch costs a handful of round
  * trips whatever its size.
  */
 export class PostgresEngineStore implements EngineStore {
-  constructor(private readonly pool: PostgresPool) {}
+  private readonly checkpointName: string;
+  /** Partition mode: the checkpoint this store last read or wrote (the fence of the next commit). */
+  private knownCheckpoint: number | null = null;
+
+  /**
+   * `partition` (scaled-out workers): the store of one partition's processor — its own checkpoint and
+   * value-model state, customers it commits are marked with the partition, and `customerIds` (a clock
+   * tick's sweep) lists only that partition's customers.
+   */
+  constructor(
+    private readonly pool: PostgresPool,
+    private readonly opts: { readonly partition?: number } = {},
+  ) {
+    this.checkpointName = opts.partition === undefined ? 'processor' : partitionCheckpointName(opts.partition);
+  }
 
   async checkpoint(): Promise<number> {
-    const r = await this.pool.query<{ seq: number }>(`SELECT seq FROM engine_checkpoint WHERE name = 'processor'`);
-    return r.rows[0]?.seq ?? 0;
+    const r = await this.pool.query<{ seq: number }>(`SELECT seq FROM engine_checkpoint WHERE name = $1`, [this.checkpointName]);
+    this.knownCheckpoint = r.rows[0]?.seq ?? 0;
+    return this.knownCheckpoint;
   }
 
   async resolveIdentities(keys: ReadonlyArray<{ kind: IdentityKind; value: string }>): Promise<Map<string, string>> {
@@ -63,7 +188,11 @@ export class PostgresEngineStore implements EngineStore {
   }
 
   async customerIds(after: string, limit: number): Promise<string[]> {
-    const r = await this.pool.query<{ id: string }>(`SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2`, [after, limit]);
+    const p = this.opts.partition;
+    const r =
+      p === undefined
+        ? await this.pool.query<{ id: string }>(`SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2`, [after, limit])
+        : await this.pool.query<{ id: string }>(`SELECT id FROM customers WHERE partition = $3 AND id > $1 ORDER BY id LIMIT $2`, [after, limit, p]);
     return r.rows.map((row) => row.id);
   }
 
@@ -85,31 +214,60 @@ export class PostgresEngineStore implements EngineStore {
 
   async commit(batch: EngineCommit): Promise<void> {
     await inTransaction(this.pool, async (c) => {
-      for (const m of batch.merges) await applyMerge(c, m);
+      // A partition's state is derived from its log (PostgreSQL + the stream): a crash may lose the last
+      // commits with their checkpoint, which the processor re-derives, so no wait for the WAL flush.
+      if (this.opts.partition !== undefined) {
+        await c.query('SET LOCAL synchronous_commit = off');
+        // Fenced: another worker that took the partition over has moved the checkpoint; commit nothing.
+        const cur = await c.query<{ seq: number }>(`SELECT seq FROM engine_checkpoint WHERE name = $1 FOR UPDATE`, [this.checkpointName]);
+        const at = cur.rows[0]?.seq ?? 0;
+        if (this.knownCheckpoint !== null && at !== this.knownCheckpoint) {
+          throw new LeaseLostError(`partition ${this.opts.partition} is processed up to ${at} by another worker, not ${this.knownCheckpoint}`);
+        }
+      }
+      const p = this.opts.partition;
+      const agg = new CommitAggregates(p === undefined ? '' : `:p${p}`, p ?? -1);
+      for (const m of batch.merges) await applyMerge(c, m, agg);
       await upsertIdentities(c, batch);
-      await upsertCustomers(c, batch);
+      const upserted = await upsertCustomers(c, batch, agg);
+      if (this.opts.partition !== undefined) await markPartition(c, batch, this.opts.partition);
       await insertEventCustomers(c, batch);
       await writeTraits(c, batch);
-      await insertTypeHistory(c, batch);
-      if (batch.valueState !== undefined) {
+      await insertTypeHistory(c, batch, agg);
+      if (batch.valueState !== undefined && this.opts.partition !== undefined) {
+        await c.query(
+          `INSERT INTO partition_value_state (partition, state) VALUES ($2, $1) ON CONFLICT (partition) DO UPDATE SET state = excluded.state`,
+          [JSON.stringify(batch.valueState), this.opts.partition],
+        );
+      } else if (batch.valueState !== undefined) {
         await c.query(
           `INSERT INTO engine_value_state (id, state) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET state = excluded.state`,
           [JSON.stringify(batch.valueState)],
         );
       }
       await c.query(
-        `INSERT INTO engine_checkpoint (name, seq) VALUES ('processor', $1) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`,
-        [batch.checkpoint],
+        `INSERT INTO engine_checkpoint (name, seq) VALUES ($2, $1) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`,
+        [batch.checkpoint, this.checkpointName],
       );
+      // Last: the shared counter rows (see writeCustomerCounters).
+      await writeCustomerCounters(c, upserted.customers, upserted.added, agg.countSuffix, agg.countPart);
+      await agg.write(c);
     });
+    this.knownCheckpoint = batch.checkpoint;
   }
 
   async loadValueState(): Promise<{ state: unknown; purchases: Array<[string, readonly [number, number, number, number]]> }> {
+    const p = this.opts.partition;
     const [state, buyers] = await Promise.all([
-      this.pool.query<{ state: string }>(`SELECT state FROM engine_value_state WHERE id = 1`),
-      this.pool.query<{ id: string; purchase_days: string }>(
-        `SELECT id, purchase_days FROM customers WHERE purchase_days IS NOT NULL ORDER BY id`,
-      ),
+      p === undefined
+        ? this.pool.query<{ state: string }>(`SELECT state FROM engine_value_state WHERE id = 1`)
+        : this.pool.query<{ state: string }>(`SELECT state FROM partition_value_state WHERE partition = $1`, [p]),
+      p === undefined
+        ? this.pool.query<{ id: string; purchase_days: string }>(`SELECT id, purchase_days FROM customers WHERE purchase_days IS NOT NULL ORDER BY id`)
+        : this.pool.query<{ id: string; purchase_days: string }>(
+            `SELECT id, purchase_days FROM customers WHERE purchase_days IS NOT NULL AND partition = $1 ORDER BY id`,
+            [p],
+          ),
     ]);
     const row = state.rows[0];
     return {
@@ -121,12 +279,26 @@ export class PostgresEngineStore implements EngineStore {
   async reset(): Promise<void> {
     await this.pool.query(
       `TRUNCATE customers, identities, customer_merges, customer_events, customer_types, customer_traits,
-                type_history, trait_history, engine_checkpoint, engine_value_state, customer_type_counts, engine_counts`,
+                type_history, trait_history, engine_checkpoint, engine_value_state, customer_type_counts, engine_counts,
+                partition_value_state, type_daily, type_totals, customer_contrib, transition_daily`,
     );
   }
 }
 
-async function applyMerge(c: PostgresClient, m: EngineCommit['merges'][number]): Promise<void> {
+async function applyMerge(c: PostgresClient, m: EngineCommit['merges'][number], agg: CommitAggregates): Promise<void> {
+  // The merged-away customer leaves the per-day type counts and the per-type totals; the survivor's
+  // change comes with its own record in this commit.
+  const gone = await c.query<ContribRow>(
+    `SELECT t.customer_id, t.lens, t.type, cc.revenue, cc.revenue_365d, cc.clv_12m, cc.support_contacts, cc.emails_delivered
+     FROM customer_types t LEFT JOIN customer_contrib cc ON cc.customer_id = t.customer_id
+     WHERE t.customer_id = $1 ORDER BY t.lens COLLATE "C"`,
+    [m.from],
+  );
+  for (const r of gone.rows) {
+    if (r.lens === null || r.type === null) continue;
+    agg.addDaily(r.lens, m.at, r.type, -1);
+    agg.totals.add(r.lens, r.type, -1, contribOfRow(r));
+  }
   await c.query(
     `INSERT INTO customer_merges (from_id, into_id, at, seq) VALUES ($1, $2, $3, $4)
      ON CONFLICT (from_id) DO UPDATE SET into_id = excluded.into_id, at = excluded.at, seq = excluded.seq`,
@@ -142,10 +314,11 @@ async function applyMerge(c: PostgresClient, m: EngineCommit['merges'][number]):
           trh AS (UPDATE trait_history SET customer_id = $1 WHERE customer_id = $2),
           dc AS (DELETE FROM customers WHERE id = $2 RETURNING id),
           dt AS (DELETE FROM customer_types WHERE customer_id = $2 RETURNING lens, type),
+          dcc AS (DELETE FROM customer_contrib WHERE customer_id = $2),
           cc AS (INSERT INTO engine_counts (name, n) SELECT 'customers', -count(*) FROM dc
                  ON CONFLICT (name) DO UPDATE SET n = engine_counts.n + excluded.n),
-          tc AS (INSERT INTO customer_type_counts (lens, type, n) SELECT lens, type, -count(*) FROM dt GROUP BY lens, type ORDER BY lens, type
-                 ON CONFLICT (lens, type) DO UPDATE SET n = customer_type_counts.n + excluded.n)
+          tc AS (INSERT INTO customer_type_counts (lens, type, part, n) SELECT lens, type, -1, -count(*) FROM dt GROUP BY lens, type ORDER BY lens, type
+                 ON CONFLICT (lens, type, part) DO UPDATE SET n = customer_type_counts.n + excluded.n)
      DELETE FROM customer_traits WHERE customer_id = $2`,
     [m.into, m.from],
   );
@@ -161,10 +334,11 @@ async function upsertIdentities(c: PostgresClient, batch: EngineCommit): Promise
   );
 }
 
-async function upsertCustomers(c: PostgresClient, batch: EngineCommit): Promise<void> {
-  if (batch.customers.length === 0) return;
+async function upsertCustomers(c: PostgresClient, batch: EngineCommit, agg: CommitAggregates): Promise<{ customers: CustomerRecord[]; added: number }> {
+  if (batch.customers.length === 0) return { customers: [], added: 0 };
   // Key order: a stable lock order between concurrent committers, and neighbouring rows share pages.
   const customers = lastByKey(batch.customers, (x) => x.id).sort((a, b) => byString(a.id, b.id));
+  await updateTotals(c, customers, agg);
   const up = await c.query<{ inserted: boolean }>(
     `INSERT INTO customers (id, user_id, email, name, anonymous_ids, traits, trait_times, groups_json,
        first_seen, last_seen, event_count, state, indicators, classifications, purchase_days)
@@ -195,11 +369,19 @@ async function upsertCustomers(c: PostgresClient, batch: EngineCommit): Promise<
     ]),
   );
   // xmax = 0 on a returned row means it was inserted, not updated: new customers for the total.
-  const added = up.rows.filter((r) => r.inserted).length;
+  return { customers, added: up.rows.filter((r) => r.inserted).length };
+}
+
+/**
+ * The customer total and the per-type counters. Shared rows every committer updates: written at the end
+ * of the commit, so a commit holds their locks only for its last statements (several partition
+ * processors commit at once in the scaled-out mode).
+ */
+async function writeCustomerCounters(c: PostgresClient, customers: readonly CustomerRecord[], added: number, countSuffix: string, countPart: number): Promise<void> {
   if (added > 0) {
     await c.query(
-      `INSERT INTO engine_counts (name, n) VALUES ('customers', $1) ON CONFLICT (name) DO UPDATE SET n = engine_counts.n + excluded.n`,
-      [added],
+      `INSERT INTO engine_counts (name, n) VALUES ('customers' || $2::text, $1) ON CONFLICT (name) DO UPDATE SET n = engine_counts.n + excluded.n`,
+      [added, countSuffix],
     );
   }
   const types = customers.flatMap((x) => Object.values(x.classifications).map((cl) => ({ id: x.id, cl })));
@@ -220,10 +402,19 @@ async function upsertCustomers(c: PostgresClient, batch: EngineCommit): Promise<
      delta AS (
        SELECT lens, type, sum(d) AS d FROM (SELECT lens, type, 1 AS d FROM up UNION ALL SELECT lens, type, -1 FROM old) z
        GROUP BY lens, type HAVING sum(d) <> 0)
-     INSERT INTO customer_type_counts (lens, type, n) SELECT lens, type, d FROM delta ORDER BY lens, type
-     ON CONFLICT (lens, type) DO UPDATE SET n = customer_type_counts.n + excluded.n`,
-    columns(lastByKey(types, (t) => `${t.id}\u0000${t.cl.lens}`), 5, (t) => [t.id, t.cl.lens, t.cl.type, t.cl.probability, t.cl.since]),
+     INSERT INTO customer_type_counts (lens, type, part, n) SELECT lens, type, $6, d FROM delta ORDER BY lens, type
+     ON CONFLICT (lens, type, part) DO UPDATE SET n = customer_type_counts.n + excluded.n`,
+    [...columns(lastByKey(types, (t) => `${t.id}\u0000${t.cl.lens}`), 5, (t) => [t.id, t.cl.lens, t.cl.type, t.cl.probability, t.cl.since]), countPart],
   );
+}
+
+/** Marks new customers with the partition committing them (one statement; rows already marked are skipped). */
+async function markPartition(c: PostgresClient, batch: EngineCommit, partition: number): Promise<void> {
+  if (batch.customers.length === 0) return;
+  await c.query(`UPDATE customers SET partition = $1 WHERE id = ANY($2::text[]) AND partition IS DISTINCT FROM $1`, [
+    partition,
+    batch.customers.map((x) => x.id).sort(byString),
+  ]);
 }
 
 async function insertEventCustomers(c: PostgresClient, batch: EngineCommit): Promise<void> {
@@ -251,7 +442,58 @@ async function writeTraits(c: PostgresClient, batch: EngineCommit): Promise<void
   );
 }
 
-async function insertTypeHistory(c: PostgresClient, batch: EngineCommit): Promise<void> {
+/**
+ * Out with each customer's stored contribution under its stored types, in with the new one under the
+ * new types (the same steps, in the same order, as SQLite's commit), and the new contributions stored.
+ */
+async function updateTotals(c: PostgresClient, customers: readonly CustomerRecord[], agg: CommitAggregates): Promise<void> {
+  const old = await c.query<ContribRow>(
+    `SELECT i.id AS customer_id, t.lens, t.type, cc.revenue, cc.revenue_365d, cc.clv_12m, cc.support_contacts, cc.emails_delivered
+     FROM unnest($1::text[]) AS i(id)
+     LEFT JOIN customer_contrib cc ON cc.customer_id = i.id
+     LEFT JOIN customer_types t ON t.customer_id = i.id
+     ORDER BY t.lens COLLATE "C"`,
+    [customers.map((x) => x.id)],
+  );
+  const before = new Map<string, ContribRow[]>();
+  for (const r of old.rows) {
+    const list = before.get(r.customer_id) ?? [];
+    list.push(r);
+    before.set(r.customer_id, list);
+  }
+  for (const x of customers) {
+    const rows = before.get(x.id) ?? [];
+    const was = rows[0] ? contribOfRow(rows[0]) : ZERO;
+    const lensTypes = new Map<string, string>();
+    for (const r of rows) {
+      if (r.lens === null || r.type === null) continue;
+      agg.totals.add(r.lens, r.type, -1, was);
+      lensTypes.set(r.lens, r.type);
+    }
+    for (const cl of Object.values(x.classifications)) lensTypes.set(cl.lens, cl.type);
+    const now = contributionOf(x.indicators);
+    for (const [lens, type] of lensTypes) agg.totals.add(lens, type, 1, now);
+    if (x.lastSeen > agg.latest) agg.latest = x.lastSeen;
+  }
+  await c.query(
+    `INSERT INTO customer_contrib (customer_id, revenue, revenue_365d, clv_12m, support_contacts, emails_delivered)
+     SELECT * FROM unnest($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::float8[], $6::float8[])
+     ON CONFLICT (customer_id) DO UPDATE SET revenue = excluded.revenue, revenue_365d = excluded.revenue_365d,
+       clv_12m = excluded.clv_12m, support_contacts = excluded.support_contacts, emails_delivered = excluded.emails_delivered`,
+    columns(customers, 6, (x) => {
+      const k = contributionOf(x.indicators);
+      return [x.id, k.revenue, k.revenue_365d, k.clv_12m, k.support_contacts, k.emails_delivered];
+    }),
+  );
+}
+
+async function insertTypeHistory(c: PostgresClient, batch: EngineCommit, agg: CommitAggregates): Promise<void> {
+  for (const h of batch.typeChanges) {
+    if (h.from !== null) agg.addDaily(h.lens, h.at, h.from, -1);
+    agg.addDaily(h.lens, h.at, h.to, 1);
+    // History rows move with merges but are never removed, so these counts need no merge step.
+    agg.addTransition(h.lens, h.at, h.from, h.to);
+  }
   if (batch.typeChanges.length === 0) return;
   await c.query(
     `INSERT INTO type_history (customer_id, lens, from_type, to_type, at, seq, message_id, event)

@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../../domain/event';
 import type { AppendOutcome, EventLog } from '../../ports/event-log';
 import { decodeRow, encodeEventRow, type EventRow } from '../sqlite/sqlite-event-log';
-import { inTransaction, type PostgresPool } from './open-pool';
+import { inTransaction, type PostgresClient, type PostgresPool } from './open-pool';
 
 /**
  * Event log on PostgreSQL. `append` is one transaction: claim the messageIds (INSERT ... ON CONFLICT,
@@ -16,46 +16,7 @@ export class PostgresEventLog implements EventLog {
 
   async append(events: readonly StoredEvent[], opts: { now: number; dedupeWindowMs: number }): Promise<AppendOutcome[]> {
     if (events.length === 0) return [];
-    // A repeat inside the same call is a duplicate of its first occurrence.
-    const first = new Map<string, number>();
-    events.forEach((e, i) => {
-      if (!first.has(e.messageId)) first.set(e.messageId, i);
-    });
-    const ids = [...first.keys()];
-    return inTransaction(this.pool, async (client) => {
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext('rapport.events.' || current_schema()))`);
-      const claimed = await client.query<{ message_id: string }>(
-        `INSERT INTO event_dedupe (message_id, seen_at) SELECT id, $2 FROM unnest($1::text[]) AS id
-         ON CONFLICT (message_id) DO UPDATE SET seen_at = excluded.seen_at WHERE event_dedupe.seen_at < $3
-         RETURNING message_id`,
-        [ids, opts.now, opts.now - opts.dedupeWindowMs],
-      );
-      const claimedIds = new Set(claimed.rows.map((r) => r.message_id));
-      const keep: number[] = [];
-      for (const [id, i] of first) if (claimedIds.has(id)) keep.push(i);
-      keep.sort((a, b) => a - b);
-      const out: AppendOutcome[] = events.map(() => ({ duplicate: true }) as const);
-      if (keep.length === 0) return out;
-      const cols: unknown[][] = Array.from({ length: 9 }, () => []);
-      for (const i of keep) {
-        const row: unknown[] = [];
-        encodeEventRow(events[i] as StoredEvent, row);
-        row.forEach((v, c) => (cols[c] as unknown[]).push(v));
-      }
-      // ORDER BY ord: identity values are assigned in input order.
-      const inserted = await client.query<{ seq: number; message_id: string }>(
-        `INSERT INTO events (message_id, type, user_id, anonymous_id, event, timestamp, received_at, source_id, data)
-         SELECT m, t, u, a, e, ts, r, s, d
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[], $9::text[])
-                WITH ORDINALITY AS x(m, t, u, a, e, ts, r, s, d, ord)
-          ORDER BY ord
-         RETURNING seq, message_id`,
-        cols,
-      );
-      const seqOf = new Map(inserted.rows.map((r) => [r.message_id, r.seq]));
-      for (const i of keep) out[i] = { seq: seqOf.get((events[i] as StoredEvent).messageId) as number };
-      return out;
-    });
+    return inTransaction(this.pool, (client) => appendEventsIn(client, events, opts));
   }
 
   async read(after: number, limit: number): Promise<StoredEvent[]> {
@@ -73,4 +34,57 @@ export class PostgresEventLog implements EventLog {
     const r = await this.pool.query('DELETE FROM event_dedupe WHERE seen_at < $1', [before]);
     return r.rowCount ?? 0;
   }
+}
+
+/**
+ * The body of {@link PostgresEventLog.append}, on a client inside the caller's transaction (the workers
+ * append stream batches and their stream positions in one transaction). `partition` is stored with each
+ * event — one for all, or one per event (null: not from a partitioned stream).
+ */
+export async function appendEventsIn(
+  client: PostgresClient,
+  events: readonly StoredEvent[],
+  opts: { now: number; dedupeWindowMs: number },
+  partition: number | null | readonly number[] = null,
+): Promise<AppendOutcome[]> {
+  if (events.length === 0) return [];
+  // A repeat inside the same call is a duplicate of its first occurrence.
+  const first = new Map<string, number>();
+  events.forEach((e, i) => {
+    if (!first.has(e.messageId)) first.set(e.messageId, i);
+  });
+  const ids = [...first.keys()];
+  await client.query(`SELECT pg_advisory_xact_lock(hashtext('rapport.events.' || current_schema()))`);
+  const claimed = await client.query<{ message_id: string }>(
+    `INSERT INTO event_dedupe (message_id, seen_at) SELECT id, $2 FROM unnest($1::text[]) AS id
+     ON CONFLICT (message_id) DO UPDATE SET seen_at = excluded.seen_at WHERE event_dedupe.seen_at < $3
+     RETURNING message_id`,
+    [ids, opts.now, opts.now - opts.dedupeWindowMs],
+  );
+  const claimedIds = new Set(claimed.rows.map((r) => r.message_id));
+  const keep: number[] = [];
+  for (const [id, i] of first) if (claimedIds.has(id)) keep.push(i);
+  keep.sort((a, b) => a - b);
+  const out: AppendOutcome[] = events.map(() => ({ duplicate: true }) as const);
+  if (keep.length === 0) return out;
+  const cols: unknown[][] = Array.from({ length: 10 }, () => []);
+  for (const i of keep) {
+    const row: unknown[] = [];
+    encodeEventRow(events[i] as StoredEvent, row);
+    row.push(typeof partition === 'number' || partition === null ? partition : partition[i]);
+    row.forEach((v, c) => (cols[c] as unknown[]).push(v));
+  }
+  // ORDER BY ord: identity values are assigned in input order.
+  const inserted = await client.query<{ seq: number; message_id: string }>(
+    `INSERT INTO events (message_id, type, user_id, anonymous_id, event, timestamp, received_at, source_id, data, partition)
+     SELECT m, t, u, a, e, ts, r, s, d, p
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::integer[])
+            WITH ORDINALITY AS x(m, t, u, a, e, ts, r, s, d, p, ord)
+      ORDER BY ord
+     RETURNING seq, message_id`,
+    cols,
+  );
+  const seqOf = new Map(inserted.rows.map((r) => [r.message_id, r.seq]));
+  for (const i of keep) out[i] = { seq: seqOf.get((events[i] as StoredEvent).messageId) as number };
+  return out;
 }

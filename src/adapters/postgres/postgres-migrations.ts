@@ -327,4 +327,173 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 41,
+    name: 'scale: partition of each event',
+    // Set by the workers when they append events read from a partition's stream subject (NULL for
+    // events appended by the embedded writer); each partition's processor reads (partition, seq).
+    sql: `
+      ALTER TABLE events ADD COLUMN partition INTEGER;
+      CREATE INDEX events_partition_seq ON events (partition, seq) WHERE partition IS NOT NULL;
+    `,
+  },
+  {
+    version: 42,
+    name: 'scale: stream positions',
+    // Last JetStream sequence of each partition appended to the events table, written in the same
+    // transaction as the events, so a worker that dies re-reads exactly what was not appended.
+    sql: `
+      CREATE TABLE stream_positions (
+        partition  INTEGER PRIMARY KEY,
+        stream_seq BIGINT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 43,
+    name: 'scale: worker heartbeats and schedules',
+    sql: `
+      CREATE TABLE worker_heartbeats (
+        worker_id  TEXT COLLATE "C" PRIMARY KEY,
+        seen_at    BIGINT NOT NULL,
+        backend_pid INTEGER NOT NULL,
+        partitions INTEGER NOT NULL DEFAULT 0
+      );
+      -- Last wall-clock slot the scheduler published (clock ticks, value refits), so a new scheduler
+      -- after a failover neither repeats nor skips one.
+      CREATE TABLE worker_schedules (
+        name TEXT PRIMARY KEY,
+        slot BIGINT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 44,
+    name: 'scale: customers and value state per partition',
+    // A customer belongs to the partition whose processor commits it: a clock tick sweeps only its
+    // partition's customers, and each partition's processor keeps its own value-model state and counters.
+    sql: `
+      ALTER TABLE customers ADD COLUMN partition INTEGER;
+      CREATE INDEX customers_partition ON customers (partition, id) WHERE partition IS NOT NULL;
+      CREATE TABLE partition_value_state (
+        partition INTEGER PRIMARY KEY,
+        state     TEXT NOT NULL
+      );
+      -- Per-type and per-day counters get one row per partition processor (part; -1 for the one
+      -- processor and for merges), so commits of different partitions do not queue on the same rows;
+      -- readers sum them.
+      ALTER TABLE customer_type_counts ADD COLUMN part INTEGER NOT NULL DEFAULT -1;
+      ALTER TABLE customer_type_counts DROP CONSTRAINT customer_type_counts_pkey;
+      ALTER TABLE customer_type_counts ADD PRIMARY KEY (lens, type, part);
+      ALTER TABLE type_totals ADD COLUMN part INTEGER NOT NULL DEFAULT -1;
+      ALTER TABLE type_totals DROP CONSTRAINT type_totals_pkey;
+      ALTER TABLE type_totals ADD PRIMARY KEY (lens, type, part);
+      ALTER TABLE type_daily ADD COLUMN part INTEGER NOT NULL DEFAULT -1;
+      ALTER TABLE type_daily DROP CONSTRAINT type_daily_pkey;
+      ALTER TABLE type_daily ADD PRIMARY KEY (lens, day, type, part);
+      ALTER TABLE transition_daily ADD COLUMN part INTEGER NOT NULL DEFAULT -1;
+      ALTER TABLE transition_daily DROP CONSTRAINT transition_daily_pkey;
+      ALTER TABLE transition_daily ADD PRIMARY KEY (lens, day, from_type, to_type, part);
+    `,
+  },
+  {
+    version: 11,
+    name: 'per-day type counts',
+    // distribution(asOf) sums these deltas instead of reading every customer's history (as SQLite's migration 14).
+    sql: `
+      CREATE TABLE type_daily (
+        lens TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        delta BIGINT NOT NULL,
+        PRIMARY KEY (lens, day, type)
+      );
+      INSERT INTO type_daily (lens, day, type, delta)
+        SELECT lens, day, type, SUM(d) FROM (
+          SELECT lens, (at / 86400000)::integer AS day, to_type AS type, 1 AS d FROM type_history
+          UNION ALL
+          SELECT lens, (at / 86400000)::integer, from_type, -1 FROM type_history WHERE from_type IS NOT NULL) z
+        GROUP BY lens, day, type;
+    `,
+  },
+  {
+    version: 12,
+    name: 'per-type totals',
+    // Economics reads these sums, maintained by each commit, instead of aggregating every customer's
+    // indicators (as SQLite's migration 15). customer_contrib holds each customer's current part.
+    sql: `
+      CREATE TABLE customer_contrib (
+        customer_id TEXT COLLATE "C" PRIMARY KEY,
+        revenue DOUBLE PRECISION NOT NULL,
+        revenue_365d DOUBLE PRECISION NOT NULL,
+        clv_12m DOUBLE PRECISION NOT NULL,
+        support_contacts DOUBLE PRECISION NOT NULL,
+        emails_delivered DOUBLE PRECISION NOT NULL
+      );
+      CREATE TABLE type_totals (
+        lens TEXT NOT NULL,
+        type TEXT NOT NULL,
+        customers BIGINT NOT NULL,
+        revenue DOUBLE PRECISION NOT NULL,
+        revenue_365d DOUBLE PRECISION NOT NULL,
+        clv_12m DOUBLE PRECISION NOT NULL,
+        support_contacts DOUBLE PRECISION NOT NULL,
+        emails_delivered DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (lens, type)
+      );
+      INSERT INTO customer_contrib (customer_id, revenue, revenue_365d, clv_12m, support_contacts, emails_delivered)
+        SELECT id,
+          COALESCE(CASE WHEN jsonb_typeof(j -> 'revenue_total') = 'number' THEN (j ->> 'revenue_total')::float8 END, 0),
+          COALESCE(CASE WHEN jsonb_typeof(j -> 'monetary_365d') = 'number' THEN (j ->> 'monetary_365d')::float8 END, 0),
+          GREATEST(COALESCE(CASE WHEN jsonb_typeof(j -> 'clv_12m') = 'number' THEN (j ->> 'clv_12m')::float8 END, 0), 0),
+          COALESCE(CASE WHEN jsonb_typeof(j -> 'support_contacts_total') = 'number' THEN (j ->> 'support_contacts_total')::float8 END, 0),
+          COALESCE(CASE WHEN jsonb_typeof(j -> 'emails_delivered') = 'number' THEN (j ->> 'emails_delivered')::float8 END, 0)
+        FROM (SELECT id, indicators::jsonb AS j FROM customers) c;
+      INSERT INTO type_totals (lens, type, customers, revenue, revenue_365d, clv_12m, support_contacts, emails_delivered)
+        SELECT t.lens, t.type, COUNT(*), SUM(c.revenue), SUM(c.revenue_365d), SUM(c.clv_12m), SUM(c.support_contacts), SUM(c.emails_delivered)
+        FROM customer_types t JOIN customer_contrib c ON c.customer_id = t.customer_id
+        GROUP BY t.lens, t.type;
+    `,
+  },
+  {
+    version: 13,
+    name: 'per-day transition counts',
+    // transitions(from, to) sums whole days from here; only the partial edge days read type_history.
+    // '' stands for "no previous type" (part of the key).
+    sql: `
+      CREATE TABLE transition_daily (
+        lens TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        from_type TEXT NOT NULL,
+        to_type TEXT NOT NULL,
+        n BIGINT NOT NULL,
+        PRIMARY KEY (lens, day, from_type, to_type)
+      );
+      INSERT INTO transition_daily (lens, day, from_type, to_type, n)
+        SELECT lens, (at / 86400000)::integer, COALESCE(from_type, ''), to_type, COUNT(*) FROM type_history
+        GROUP BY 1, 2, 3, 4;
+    `,
+  },
+  {
+    version: 14,
+    name: 'latest event time',
+    // The value routes ask for the latest event time; a counter kept by the commit (GREATEST) answers
+    // without an index on last_seen, which every commit would rewrite (and which would rule out HOT updates).
+    sql: `
+      INSERT INTO engine_counts (name, n) SELECT 'last_seen', MAX(last_seen) FROM customers HAVING MAX(last_seen) IS NOT NULL
+      ON CONFLICT (name) DO NOTHING;
+    `,
+  },
+  {
+    version: 40,
+    name: 'scale: identity routes',
+    // Partition of each identity (`user:<id>` / `anon:<id>`), set once by the first ingest node that
+    // sees it and never changed: every node routes a customer's events to the same stream partition.
+    sql: `
+      CREATE TABLE identity_routes (
+        identity  TEXT COLLATE "C" PRIMARY KEY,
+        partition INTEGER NOT NULL
+      );
+    `,
+  },
 ];

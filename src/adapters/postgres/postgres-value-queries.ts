@@ -1,29 +1,23 @@
 import type { TypeAggregate, ValueQueries } from '../../ports/value-queries';
 import type { PostgresPool } from './open-pool';
 
-/** A numeric indicator from the JSON text column, NULL when absent or not a number. */
-const ind = (name: string): string =>
-  `CASE WHEN jsonb_typeof(c.indicators::jsonb -> '${name}') = 'number' THEN (c.indicators::jsonb ->> '${name}')::float8 END`;
-
-/** Value and economics queries over PostgreSQL (one scan per call; callers cache). */
+/** Value and economics queries over PostgreSQL: per-type totals kept by the commits, measures counted per call. */
 export class PostgresValueQueries implements ValueQueries {
   constructor(private readonly pool: PostgresPool) {}
 
   async revenues(): Promise<number[]> {
-    const r = await this.pool.query<{ r: number | null }>(`SELECT ${ind('revenue_total')} AS r FROM customers c`);
-    return r.rows.map((x) => (typeof x.r === 'number' && Number.isFinite(x.r) ? x.r : 0));
+    // One number per customer, kept by the commit (migration 12): no JSON to parse.
+    const r = await this.pool.query<{ r: number }>(`SELECT revenue AS r FROM customer_contrib`);
+    return r.rows.map((x) => x.r);
   }
 
   async aggregatesByType(lens: string): Promise<TypeAggregate[]> {
+    // Maintained by the engine store's commit (migration 12): a lookup, not a scan of every customer.
     const rows = await this.pool.query<Omit<TypeAggregate, 'measures'>>(
-      `SELECT t.type AS type, COUNT(*) AS customers,
-         COALESCE(SUM(${ind('revenue_total')}), 0) AS revenue,
-         COALESCE(SUM(${ind('monetary_365d')}), 0) AS "revenue365d",
-         COALESCE(SUM(GREATEST(${ind('clv_12m')}, 0)), 0) AS "clv12m",
-         COALESCE(SUM(${ind('support_contacts_total')}), 0) AS "supportContacts",
-         COALESCE(SUM(${ind('emails_delivered')}), 0) AS "emailsDelivered"
-       FROM customer_types t JOIN customers c ON c.id = t.customer_id
-       WHERE t.lens = $1 GROUP BY t.type ORDER BY customers DESC, t.type`,
+      // Summed over the per-partition rows of the scaled-out mode (`part`; one row per type otherwise).
+      `SELECT type, sum(customers) AS customers, sum(revenue) AS revenue, sum(revenue_365d) AS "revenue365d", sum(clv_12m) AS "clv12m",
+         sum(support_contacts) AS "supportContacts", sum(emails_delivered) AS "emailsDelivered"
+       FROM type_totals WHERE lens = $1 GROUP BY type HAVING sum(customers) > 0 ORDER BY sum(customers) DESC, type`,
       [lens],
     );
     const measures = await this.pool.query<{ type: string; channel: string; n: number }>(

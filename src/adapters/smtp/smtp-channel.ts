@@ -12,6 +12,8 @@ export interface SmtpChannelOptions {
   readonly maxConnections?: number;
   /** Messages per connection before it is recycled (default 1000). */
   readonly maxMessages?: number;
+  /** Messages per second over the whole pool (0 or absent: unlimited). */
+  readonly ratePerSecond?: number;
 }
 
 /** SMTP Message-ID derived from the idempotency key, so a retried send is recognisable as the same message. */
@@ -101,6 +103,7 @@ export function createSmtpChannel(opts: SmtpChannelOptions): ChannelAdapter {
     pool: true,
     maxConnections: opts.maxConnections ?? 5,
     maxMessages: opts.maxMessages ?? 1000,
+    ...(opts.ratePerSecond ? { rateDelta: 1000, rateLimit: opts.ratePerSecond } : {}),
   } as Parameters<typeof nodemailer.createTransport>[0]);
   const sender = fastSender(opts.from);
   return {

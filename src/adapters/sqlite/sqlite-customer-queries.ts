@@ -268,6 +268,10 @@ export class SqliteCustomerQueries implements CustomerQueries {
     return rows.map((r) => ({ from: r.from_type, to: r.to_type, count: r.n }));
   }
 
+  async latestEventTime(): Promise<number> {
+    return (this.db.prepare('SELECT MAX(last_seen) AS t FROM customers').get() as { t: number | null }).t ?? 0;
+  }
+
   async countCustomers(): Promise<number> {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM customers').get() as { n: number }).n;
   }

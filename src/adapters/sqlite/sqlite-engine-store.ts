@@ -68,7 +68,7 @@ const byCustomerThenSeq = (a: { customerId: string; seq: number }, b: { customer
   a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : a.seq - b.seq;
 
 /** What one customer adds to its types' totals (the indicator snapshot it was committed with). */
-interface Contribution {
+export interface Contribution {
   revenue: number;
   revenue_365d: number;
   clv_12m: number;
@@ -76,12 +76,13 @@ interface Contribution {
   emails_delivered: number;
 }
 
-const ZERO: Contribution = { revenue: 0, revenue_365d: 0, clv_12m: 0, support_contacts: 0, emails_delivered: 0 };
+/** The contribution of a customer without one. */
+export const ZERO: Contribution = { revenue: 0, revenue_365d: 0, clv_12m: 0, support_contacts: 0, emails_delivered: 0 };
 
 const finite = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /** A customer's contribution from its indicators: absent or non-finite counts as 0, negative CLV as 0. */
-function contributionOf(ind: Record<string, number>): Contribution {
+export function contributionOf(ind: Record<string, number>): Contribution {
   return {
     revenue: finite(ind['revenue_total']),
     revenue_365d: finite(ind['monetary_365d']),
@@ -91,10 +92,14 @@ function contributionOf(ind: Record<string, number>): Contribution {
   };
 }
 
-/** Per-(lens, type) changes of one commit, written once per type at the end instead of once per customer. */
-class TotalsDelta {
+/**
+ * Per-(lens, type) changes of one commit, written once per type at the end instead of once per customer.
+ * Shared with the PostgreSQL adapter: both add the same deltas in the same order, so the sums are equal bit for bit.
+ */
+export class TotalsDelta {
   private readonly byKey = new Map<string, [string, string, Contribution & { customers: number }]>();
 
+  /** Adds (`sign` 1) or removes (-1) one customer's contribution to a (lens, type). */
   add(lens: string, type: string, sign: 1 | -1, c: Contribution): void {
     const key = `${lens}\u0000${type}`;
     let e = this.byKey.get(key);
@@ -114,6 +119,30 @@ class TotalsDelta {
   /** Keys in sorted order, so the totals' B-tree is written in page order. */
   entries(): Array<[string, string, Contribution & { customers: number }]> {
     return [...this.byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+  }
+}
+
+/**
+ * Per-day type count and transition deltas of one commit, summed in memory and written once per key
+ * (a replay commit carries tens of thousands of type changes on a few thousand keys). Integer sums:
+ * the stored counts are the same as with one upsert per change, zero deltas included.
+ */
+class DailyDeltas {
+  readonly daily = new Map<string, [lens: string, day: number, type: string, delta: number]>();
+  readonly transitions = new Map<string, [lens: string, day: number, from: string, to: string, n: number]>();
+
+  add(lens: string, day: number, type: string, delta: number): void {
+    const key = `${lens}\u0000${day}\u0000${type}`;
+    const e = this.daily.get(key);
+    if (e) e[3] += delta;
+    else this.daily.set(key, [lens, day, type, delta]);
+  }
+
+  transition(lens: string, day: number, from: string, to: string): void {
+    const key = `${lens}\u0000${day}\u0000${from}\u0000${to}`;
+    const e = this.transitions.get(key);
+    if (e) e[4]++;
+    else this.transitions.set(key, [lens, day, from, to, 1]);
   }
 }
 
@@ -204,8 +233,8 @@ export class SqliteEngineStore implements EngineStore {
            emails_delivered = emails_delivered + excluded.emails_delivered`,
       ),
       addTransition: db.prepare(
-        `INSERT INTO transition_daily (lens, day, from_type, to_type, n) VALUES (?, ?, ?, ?, 1)
-         ON CONFLICT(lens, day, from_type, to_type) DO UPDATE SET n = n + 1`,
+        `INSERT INTO transition_daily (lens, day, from_type, to_type, n) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(lens, day, from_type, to_type) DO UPDATE SET n = n + excluded.n`,
       ),
       deleteTraits: db.prepare(`DELETE FROM customer_traits WHERE customer_id = ?`),
     };
@@ -262,6 +291,7 @@ export class SqliteEngineStore implements EngineStore {
     const s = this.stmts;
     this.db.transaction(() => {
       const totals = new TotalsDelta();
+      const days = new DailyDeltas();
       for (const m of batch.merges) {
         s.insertMerge.run(m.from, m.into, m.at, m.seq);
         s.redirectMerges.run(m.into, m.from);
@@ -275,7 +305,7 @@ export class SqliteEngineStore implements EngineStore {
         // change is in typeChanges / its own commit below.
         const gone = s.contribOf.get(m.from) ?? ZERO;
         for (const t of s.typesOf.all(m.from)) {
-          s.addDaily.run(t.lens, dayOf(m.at), t.type, -1);
+          days.add(t.lens, dayOf(m.at), t.type, -1);
           totals.add(t.lens, t.type, -1, gone);
         }
         s.deleteContrib.run(m.from);
@@ -323,11 +353,13 @@ export class SqliteEngineStore implements EngineStore {
       }
       for (const h of batch.typeChanges) {
         s.insertTypeHistory.run(h.customerId, h.lens, h.from, h.to, h.at, h.seq, h.messageId, h.event);
-        if (h.from !== null) s.addDaily.run(h.lens, dayOf(h.at), h.from, -1);
-        s.addDaily.run(h.lens, dayOf(h.at), h.to, 1);
+        if (h.from !== null) days.add(h.lens, dayOf(h.at), h.from, -1);
+        days.add(h.lens, dayOf(h.at), h.to, 1);
         // History rows move with merges but are never removed, so these counts need no merge step.
-        s.addTransition.run(h.lens, dayOf(h.at), h.from ?? '', h.to);
+        days.transition(h.lens, dayOf(h.at), h.from ?? '', h.to);
       }
+      for (const [lens, day, type, delta] of days.daily.values()) s.addDaily.run(lens, day, type, delta);
+      for (const [lens, day, from, to, n] of days.transitions.values()) s.addTransition.run(lens, day, from, to, n);
       for (const [lens, type, d] of totals.entries()) {
         s.addTotals.run(lens, type, d.customers, d.revenue, d.revenue_365d, d.clv_12m, d.support_contacts, d.emails_delivered);
       }

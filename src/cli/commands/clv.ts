@@ -1,7 +1,6 @@
 import { Option, type Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { openStore } from '../../app/open-event-log';
-import { SqliteEngineFeed } from '../../adapters/sqlite/sqlite-engine-feed';
+import { openAppStore } from '../../app/app-store';
 import { VOCABULARY } from '../../domain/vocabulary';
 import { RapportError, ValidationError } from '../../domain/errors';
 import type { StoredEvent } from '../../domain/event';
@@ -28,11 +27,12 @@ import {
   type NamedSummary,
   type Transaction,
 } from '../../value/index';
-import { dataOption, jsonOption, printResult, UsageError, type CliIo } from '../cli-context';
+import { dataOption, databaseUrlOption, jsonOption, printResult, UsageError, type CliIo } from '../cli-context';
 import type { RegisterCommand } from './index';
 
 interface SourceFlags {
   data: string;
+  databaseUrl?: string;
   json?: boolean;
   fromLog?: boolean;
   csv?: string;
@@ -65,8 +65,9 @@ interface PredictFlags extends SourceFlags {
 function withSource(cmd: Command): Command {
   return cmd
     .addOption(dataOption())
+    .addOption(databaseUrlOption())
     .addOption(jsonOption())
-    .option('--from-log', 'read Order Completed / Order Refunded events from the event log in --data')
+    .option('--from-log', 'read Order Completed / Order Refunded events from the event log in --data (or --database-url)')
     .option('--csv <file>', 'read transactions from a CSV file with a header row')
     .option('--customer <col>', 'CSV: customer id column', 'customer_id')
     .option('--date <col>', 'CSV: purchase date column (YYYY-MM-DD, YYYYMMDD, ISO time or epoch ms)', 'date')
@@ -220,14 +221,14 @@ async function loadTransactions(opts: SourceFlags): Promise<Transaction[]> {
       throw err;
     }
   } else {
-    const store = openStore(opts.data);
+    const store = await openAppStore({ dataDir: opts.data, databaseUrl: opts.databaseUrl ?? null });
     try {
       // Customers as the engine resolved them (anonymous purchases joined to the identified customer);
       // events the processor has not seen yet fall back to their userId / anonymousId.
-      const resolved = await new SqliteEngineFeed(store.db).customersOfEvents([VOCABULARY.orderCompleted, VOCABULARY.orderRefunded]);
+      const resolved = await store.engineFeed.customersOfEvents([VOCABULARY.orderCompleted, VOCABULARY.orderRefunded]);
       tx = await transactionsFromEvents(readAll(store.eventLog), (e) => resolved.get(e.seq) ?? e.userId ?? e.anonymousId ?? '');
     } finally {
-      store.close();
+      await store.close();
     }
   }
   if (tx.length === 0) throw new RapportError('insufficient_data', 'no transactions found in the data source');

@@ -9,7 +9,6 @@ import { streamToServer } from '../../sim/stream-to-server';
 import type { SegmentMessage } from '../../sim/types';
 import { parsePositiveInt, type CliIo } from '../cli-context';
 import type { RegisterCommand } from './index';
-import { createSqliteUserStore } from '../../adapters/sqlite/sqlite-user-store';
 import { generatePassword } from '../../http/session-auth';
 
 const DAY = 86_400_000;
@@ -55,8 +54,9 @@ export const registerDemoCommand: RegisterCommand = (program: Command, io: CliIo
     .action(async (o: DemoOptions) => {
       const speed = Number(o.speed);
       if (!Number.isFinite(speed) || speed <= 0) throw new RapportError('usage', '--speed must be a positive number of seconds');
+      // The demo always runs on its own embedded database, never on a DATABASE_URL from the environment.
       const config = loadConfig({
-        env: io.env,
+        env: { ...io.env, DATABASE_URL: undefined },
         overrides: { port: o.port, host: o.host, dataDir: o.data, logLevel: o.logLevel },
       });
       const ext = defaultExtensions(config, { examplePlaybooks: true, env: io.env });
@@ -66,7 +66,7 @@ export const registerDemoCommand: RegisterCommand = (program: Command, io: CliIo
       const { writeKey } = await app.keyStore.createSource(`demo ${new Date(now).toISOString()}`, now);
       const { secret } = await app.keyStore.createToken('demo', now);
       // A dashboard user for this run (the password is new each time; earlier demo users are replaced).
-      const users = createSqliteUserStore(app.db);
+      const users = app.store.userStore;
       const password = generatePassword();
       await users.removeUser(DEMO_USER);
       await users.addUser(DEMO_USER, 'admin', password, now);

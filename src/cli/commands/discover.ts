@@ -7,7 +7,7 @@ import { classify } from '../../domain/lens-classifier';
 import { compareIntended, discover, type DiscoveryResult, type DiscoveryRow, type IntendedComparison } from '../../classify/discovery';
 import type { LensRegistry } from '../../classify/lens-registry';
 import type { IndicatorReadModel } from '../../ports/indicator-read-model';
-import { dataOption, jsonOption, parsePositiveInt, printResult, UsageError, type CliIo } from '../cli-context';
+import { dataOption, databaseUrlOption, jsonOption, parsePositiveInt, printResult, UsageError, type CliIo } from '../cli-context';
 import { lensesDirOption, lensSources, openLensRegistry } from './lenses';
 import type { RegisterCommand } from './index';
 
@@ -136,14 +136,15 @@ export const registerDiscoverCommand: RegisterCommand = (program: Command, io: C
     .option('--min-share <x>', 'flag clusters where no type has at least this share', parseShare, 0.5)
     .addOption(new Option('--features <list>', 'comma-separated indicators to cluster on'))
     .addOption(dataOption())
+    .addOption(databaseUrlOption())
     .addOption(lensesDirOption())
     .addOption(jsonOption())
-    .action(async (opts: { lens?: string; k?: number; minK: number; maxK: number; seed: number; sample: number; minShare: number; features?: string; data: string; lensesDir?: string; json?: boolean }) => {
+    .action(async (opts: { lens?: string; k?: number; minK: number; maxK: number; seed: number; sample: number; minShare: number; features?: string; data: string; databaseUrl?: string; lensesDir?: string; json?: boolean }) => {
       if (opts.k !== undefined && opts.k < 2) throw new UsageError('--k must be at least 2');
       if (opts.minK > opts.maxK) throw new UsageError('--min-k must not exceed --max-k');
       const registry = openLensRegistry(lensSources(opts.data, opts.lensesDir ? [opts.lensesDir] : []));
       if (opts.lens) registry.get(opts.lens);
-      const readModel = await openIndicatorReadModel(opts.data);
+      const readModel = await openIndicatorReadModel({ dataDir: opts.data, databaseUrl: opts.databaseUrl ?? null });
       const bar = process.stderr.isTTY ? new SingleBar({ format: 'discover [{bar}] {value}/{total}', stream: process.stderr }, Presets.shades_classic) : null;
       let started = false;
       try {

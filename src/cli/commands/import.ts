@@ -2,16 +2,17 @@ import { Option, type Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { openStore } from '../../app/open-event-log';
+import { openAppStore } from '../../app/app-store';
 import { DEFAULT_INGEST_LIMITS } from '../../ingest/prepare-request';
 import { fileKey, importFile, readCsvMapping, type CsvMapping, type ImportReport } from '../../ingest/import-file';
 import { systemClock } from '../../ports/clock';
 import { RapportError } from '../../domain/errors';
-import { dataOption, jsonOption, parsePositiveInt, printResult, UsageError, type CliIo } from '../cli-context';
+import { dataOption, databaseUrlOption, jsonOption, parsePositiveInt, printResult, UsageError, type CliIo } from '../cli-context';
 import type { RegisterCommand } from './index';
 
 interface ImportFlags {
   data: string;
+  databaseUrl?: string;
   json?: boolean;
   format?: string;
   mapping?: string;
@@ -39,6 +40,7 @@ export const registerImportCommand: RegisterCommand = (program: Command, io: Cli
     .description('import events from an NDJSON file of Segment messages or a CSV file (resumable, idempotent)')
     .argument('<file>', 'file to import (.ndjson/.jsonl or .csv)')
     .addOption(dataOption())
+    .addOption(databaseUrlOption())
     .addOption(jsonOption())
     .addOption(new Option('--format <format>', 'input format (default: from the file extension)').choices(['ndjson', 'csv']))
     .option('--mapping <file>', 'CSV column mapping (YAML: type, userId, anonymousId, event, eventName, timestamp, messageId, properties, traits)')
@@ -67,7 +69,7 @@ export const registerImportCommand: RegisterCommand = (program: Command, io: Cli
         throw new UsageError('column mapping options apply to CSV only; NDJSON lines are Segment messages');
       }
       const { size } = fileKey(file);
-      const store = openStore(opts.data);
+      const store = await openAppStore({ dataDir: opts.data, databaseUrl: opts.databaseUrl ?? null });
       const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ format: 'import [{bar}] {percentage}% | line {value}', stream: process.stderr }, Presets.shades_classic) : null;
       let report: ImportReport;
       try {
@@ -89,7 +91,7 @@ export const registerImportCommand: RegisterCommand = (program: Command, io: Cli
         });
       } finally {
         bar?.stop();
-        store.close();
+        await store.close();
       }
       printResult(io, opts.json, report, () => humanReport(report, opts.rejects));
       if (!report.completed) {

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { join } from 'node:path';
-import { openSqliteDatabase } from '../../adapters/sqlite/open-database';
-import { createSqliteAutomationStore } from '../../adapters/sqlite/sqlite-automation-store';
+import { openAppStore } from '../../app/app-store';
+import type { AutomationStore } from '../../ports/automation-store';
 import { parseAutomationConfig } from '../../automation/config';
 import { loadCustomersFile } from '../../automation/customers-file';
 import { dryRunPlaybook, formatDryRun, type DryRunReport } from '../../automation/dry-run';
@@ -11,7 +11,7 @@ import type { CustomerDirectory } from '../../automation/types';
 import { CHANNELS, type Channel } from '../../domain/contact-policy';
 import { NotFoundError, RapportError } from '../../domain/errors';
 import { formatPlaybookError, type PlaybookError } from '../../domain/playbook-parse';
-import { dataOption, jsonOption, parsePositiveInt, printResult, UsageError, type CliIo } from '../cli-context';
+import { dataOption, databaseUrlOption, jsonOption, parsePositiveInt, printResult, UsageError, type CliIo } from '../cli-context';
 import type { RegisterCommand } from './index';
 import { openCustomerDirectory } from '../../app/open-customer-directory';
 
@@ -88,6 +88,7 @@ export const registerPlaybooksCommand: RegisterCommand = (program: Command, io: 
     .description('who would get what and when over the current population, without sending')
     .argument('<name>', 'playbook id')
     .addOption(dataOption())
+    .addOption(databaseUrlOption())
     .addOption(playbooksOption())
     .addOption(templatesOption())
     .option('--customers <file>', 'JSON-lines file of customer views (default: the engine state, when wired)')
@@ -95,7 +96,7 @@ export const registerPlaybooksCommand: RegisterCommand = (program: Command, io: 
     .option('--limit <n>', 'customers listed in detail', parsePositiveInt('--limit'), 20)
     .option('--consent-required <channels>', 'comma-separated channels needing opt-in (e.g. email)', '')
     .addOption(jsonOption())
-    .action(async (name: string, opts: { data: string; playbooks: string; templates: string; customers?: string; at?: string; limit: number; consentRequired: string; json?: boolean }) => {
+    .action(async (name: string, opts: { data: string; databaseUrl?: string; playbooks: string; templates: string; customers?: string; at?: string; limit: number; consentRequired: string; json?: boolean }) => {
       const at = opts.at ? Date.parse(opts.at) : Date.now();
       if (Number.isNaN(at)) throw new UsageError(`--at must be an ISO date-time, got '${opts.at}'`);
       const consent = opts.consentRequired ? opts.consentRequired.split(',').map((s) => s.trim()) : [];
@@ -103,19 +104,24 @@ export const registerPlaybooksCommand: RegisterCommand = (program: Command, io: 
       const reg = openRegistry(opts.playbooks);
       const pb = reg.get(name);
       if (!pb) throw new NotFoundError('playbook', name);
+      const where = { dataDir: opts.data, databaseUrl: opts.databaseUrl ?? null };
       let customers: CustomerDirectory;
-      let closeCustomers = () => {};
-      if (opts.customers) customers = loadCustomersFile(opts.customers);
-      else ({ customers, close: closeCustomers } = openCustomerDirectory(opts.data));
-      const db = openSqliteDatabase(join(opts.data, 'rapport.db'));
+      let store: AutomationStore;
+      let close: () => Promise<void>;
+      if (opts.customers) {
+        customers = loadCustomersFile(opts.customers);
+        const app = await openAppStore(where);
+        store = app.automationStore;
+        close = () => app.close();
+      } else {
+        ({ customers, automation: store, close } = await openCustomerDirectory(where));
+      }
       try {
-        const store = createSqliteAutomationStore(db);
         const config = parseAutomationConfig({ publicUrl: 'http://127.0.0.1', signingSecret: 'dry-run-does-not-sign-anything', templateDirs: [opts.templates], consentRequired: consent as Channel[] });
         const report: DryRunReport = await dryRunPlaybook(pb, { store, customers, config, templates: createTemplateRenderer([opts.templates]) }, { now: at, limit: opts.limit });
         printResult(io, opts.json, report, () => formatDryRun(report));
       } finally {
-        db.close();
-        closeCustomers();
+        await close();
       }
     });
 };

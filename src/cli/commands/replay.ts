@@ -1,11 +1,10 @@
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { SqliteEngineStore } from '../../adapters/sqlite/sqlite-engine-store';
-import { buildEngine } from '../../app/build-engine';
+import { buildEngineFromConfig } from '../../app/build-engine';
 import { loadConfig } from '../../app/config';
-import { openStore } from '../../app/open-event-log';
+import { openAppStore } from '../../app/app-store';
 import { Processor } from '../../engine/processor';
-import { dataOption, jsonOption, printResult, type CliIo } from '../cli-context';
+import { dataOption, databaseUrlOption, jsonOption, printResult, type CliIo } from '../cli-context';
 import type { RegisterCommand } from './index';
 
 /**
@@ -18,15 +17,17 @@ export const registerReplayCommand: RegisterCommand = (program: Command, io: Cli
     .command('replay')
     .description('rebuild all customer state from the event log (stop the server first)')
     .addOption(dataOption())
+    .addOption(databaseUrlOption())
     .option('--continue', 'continue from the last checkpoint instead of rebuilding from scratch')
     .option('--batch <n>', 'events per commit (bigger is faster: each customer row is written once per commit)', '100000')
     .addOption(jsonOption())
-    .action(async (o: { data: string; continue?: boolean; batch: string; json?: boolean }) => {
-      const config = loadConfig({ env: io.env, overrides: { dataDir: o.data } });
-      const engine = buildEngine({ dataDir: config.dataDir, mapping: config.file['mapping'], configFile: config.configFile });
-      const store = openStore(config.dataDir);
+    .action(async (o: { data: string; databaseUrl?: string; continue?: boolean; batch: string; json?: boolean }) => {
+      const config = loadConfig({ env: io.env, overrides: { dataDir: o.data, ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}) } });
+      // The server's value options too: a replay refits exactly where and how the server did.
+      const engine = buildEngineFromConfig(config);
+      const store = await openAppStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
       try {
-        const engineStore = new SqliteEngineStore(store.db);
+        const engineStore = store.engineStore;
         if (!o.continue) await engineStore.reset();
         const processor = new Processor({
           eventLog: store.eventLog,
@@ -43,11 +44,11 @@ export const registerReplayCommand: RegisterCommand = (program: Command, io: Cli
         const events = await processor.drain((n) => bar.update(n));
         bar.stop();
         const seconds = (performance.now() - t0) / 1000;
-        const customers = (store.db.prepare('SELECT COUNT(*) AS n FROM customers').get() as { n: number }).n;
+        const customers = await store.customerQueries.countCustomers();
         const result = { events, customers, checkpoint: await processor.checkpoint(), seconds: Number(seconds.toFixed(3)), eventsPerSecond: Math.round(events / Math.max(seconds, 1e-9)) };
         printResult(io, o.json, result, () => `replayed ${events} events into ${customers} customers in ${result.seconds} s (${result.eventsPerSecond} events/s)`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 };

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { openStore } from '../../app/open-event-log';
+import { openAppStore } from '../../app/app-store';
 import { NotFoundError } from '../../domain/errors';
 import { isoTime } from '../../domain/event';
 import { systemClock } from '../../ports/clock';
-import { dataOption, jsonOption, printResult, type CliIo } from '../cli-context';
+import { dataOption, databaseUrlOption, jsonOption, printResult, type CliIo } from '../cli-context';
 import type { RegisterCommand } from './index';
 
 /** `rapport sources add|list|revoke`: sources and their write keys. */
@@ -14,23 +14,25 @@ export const registerSourcesCommand: RegisterCommand = (program: Command, io: Cl
     .description('create a source and print its write key (shown once; only its hash is stored)')
     .argument('<name>', 'source name, e.g. web or backend')
     .addOption(dataOption())
+    .addOption(databaseUrlOption())
     .addOption(jsonOption())
-    .action(async (name: string, opts: { data: string; json?: boolean }) => {
-      const store = openStore(opts.data);
+    .action(async (name: string, opts: { data: string; databaseUrl?: string; json?: boolean }) => {
+      const store = await openAppStore({ dataDir: opts.data, databaseUrl: opts.databaseUrl ?? null });
       try {
         const { source, writeKey } = await store.keyStore.createSource(name, systemClock.now());
         printResult(io, opts.json, { source, writeKey }, () => `source ${source.name} (${source.id})\nwrite key: ${writeKey}\nKeep it now: it cannot be shown again.`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
   sources
     .command('list')
     .description('list sources')
     .addOption(dataOption())
+    .addOption(databaseUrlOption())
     .addOption(jsonOption())
-    .action(async (opts: { data: string; json?: boolean }) => {
-      const store = openStore(opts.data);
+    .action(async (opts: { data: string; databaseUrl?: string; json?: boolean }) => {
+      const store = await openAppStore({ dataDir: opts.data, databaseUrl: opts.databaseUrl ?? null });
       try {
         const list = await store.keyStore.listSources();
         printResult(io, opts.json, { sources: list }, () =>
@@ -39,7 +41,7 @@ export const registerSourcesCommand: RegisterCommand = (program: Command, io: Cl
             : list.map((s) => `${s.id}  ${s.name}  created ${isoTime(s.createdAt)}${s.revokedAt ? `  REVOKED ${isoTime(s.revokedAt)}` : ''}`).join('\n'),
         );
       } finally {
-        store.close();
+        await store.close();
       }
     });
   sources
@@ -47,14 +49,15 @@ export const registerSourcesCommand: RegisterCommand = (program: Command, io: Cl
     .description('revoke a source by id or name; its write key stops working at once')
     .argument('<id-or-name>')
     .addOption(dataOption())
+    .addOption(databaseUrlOption())
     .addOption(jsonOption())
-    .action(async (idOrName: string, opts: { data: string; json?: boolean }) => {
-      const store = openStore(opts.data);
+    .action(async (idOrName: string, opts: { data: string; databaseUrl?: string; json?: boolean }) => {
+      const store = await openAppStore({ dataDir: opts.data, databaseUrl: opts.databaseUrl ?? null });
       try {
         if (!(await store.keyStore.revokeSource(idOrName, systemClock.now()))) throw new NotFoundError('active source', idOrName);
         printResult(io, opts.json, { revoked: idOrName }, () => `revoked source ${idOrName}`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
   for (const c of sources.commands) c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

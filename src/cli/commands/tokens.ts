@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { openStore } from '../../app/open-event-log';
+import { openAppStore } from '../../app/app-store';
 import { NotFoundError } from '../../domain/errors';
 import { isoTime } from '../../domain/event';
 import { systemClock } from '../../ports/clock';
-import { dataOption, jsonOption, printResult, type CliIo } from '../cli-context';
+import { dataOption, databaseUrlOption, jsonOption, printResult, type CliIo } from '../cli-context';
 import type { RegisterCommand } from './index';
 
 /** `rapport tokens create|list|revoke`: admin API tokens (Authorization: Bearer ...). */
@@ -14,23 +14,25 @@ export const registerTokensCommand: RegisterCommand = (program: Command, io: Cli
     .description('create an admin token and print it (shown once; only its hash is stored)')
     .argument('[name]', 'a label for the token', 'admin')
     .addOption(dataOption())
+    .addOption(databaseUrlOption())
     .addOption(jsonOption())
-    .action(async (name: string, opts: { data: string; json?: boolean }) => {
-      const store = openStore(opts.data);
+    .action(async (name: string, opts: { data: string; databaseUrl?: string; json?: boolean }) => {
+      const store = await openAppStore({ dataDir: opts.data, databaseUrl: opts.databaseUrl ?? null });
       try {
         const { token, secret } = await store.keyStore.createToken(name, systemClock.now());
         printResult(io, opts.json, { token, secret }, () => `token ${token.name} (${token.id})\n${secret}\nKeep it now: it cannot be shown again.`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
   tokens
     .command('list')
     .description('list admin tokens (never the secrets)')
     .addOption(dataOption())
+    .addOption(databaseUrlOption())
     .addOption(jsonOption())
-    .action(async (opts: { data: string; json?: boolean }) => {
-      const store = openStore(opts.data);
+    .action(async (opts: { data: string; databaseUrl?: string; json?: boolean }) => {
+      const store = await openAppStore({ dataDir: opts.data, databaseUrl: opts.databaseUrl ?? null });
       try {
         const list = await store.keyStore.listTokens();
         printResult(io, opts.json, { tokens: list }, () =>
@@ -39,7 +41,7 @@ export const registerTokensCommand: RegisterCommand = (program: Command, io: Cli
             : list.map((t) => `${t.id}  ${t.name}  created ${isoTime(t.createdAt)}${t.revokedAt ? `  REVOKED ${isoTime(t.revokedAt)}` : ''}`).join('\n'),
         );
       } finally {
-        store.close();
+        await store.close();
       }
     });
   tokens
@@ -47,14 +49,15 @@ export const registerTokensCommand: RegisterCommand = (program: Command, io: Cli
     .description('revoke an admin token by id or name')
     .argument('<id-or-name>')
     .addOption(dataOption())
+    .addOption(databaseUrlOption())
     .addOption(jsonOption())
-    .action(async (idOrName: string, opts: { data: string; json?: boolean }) => {
-      const store = openStore(opts.data);
+    .action(async (idOrName: string, opts: { data: string; databaseUrl?: string; json?: boolean }) => {
+      const store = await openAppStore({ dataDir: opts.data, databaseUrl: opts.databaseUrl ?? null });
       try {
         if (!(await store.keyStore.revokeToken(idOrName, systemClock.now()))) throw new NotFoundError('active token', idOrName);
         printResult(io, opts.json, { revoked: idOrName }, () => `revoked token ${idOrName}`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
   for (const c of tokens.commands) c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

@@ -12,7 +12,7 @@ import type { LensRegistry } from '../../classify/lens-registry';
 import { explainModel, trainLensModel, type LabelledRow } from '../../classify/lens-training';
 import type { IndicatorReadModel } from '../../ports/indicator-read-model';
 import { systemClock } from '../../ports/clock';
-import { dataOption, jsonOption, parsePositiveInt, printResult, UsageError, type CliIo } from '../cli-context';
+import { dataOption, databaseUrlOption, jsonOption, parsePositiveInt, printResult, UsageError, type CliIo } from '../cli-context';
 import { lensesDirOption, lensSources, openLensRegistry } from './lenses';
 import type { RegisterCommand } from './index';
 
@@ -172,14 +172,15 @@ export const registerTrainCommand: RegisterCommand = (program: Command, io: CliI
     .option('--iterations <n>', 'maximum optimiser iterations', parsePositiveInt('--iterations'), 200)
     .addOption(new Option('--lens-features-only', 'use only the indicators the lens references'))
     .addOption(dataOption())
+    .addOption(databaseUrlOption())
     .addOption(lensesDirOption())
     .addOption(jsonOption())
-    .action(async (opts: { lens: string; labels?: string; idColumn: string; labelColumn: string; labelTrait?: string; folds: number; seed: number; l2: number; iterations: number; lensFeaturesOnly?: boolean; data: string; lensesDir?: string; json?: boolean }) => {
+    .action(async (opts: { lens: string; labels?: string; idColumn: string; labelColumn: string; labelTrait?: string; folds: number; seed: number; l2: number; iterations: number; lensFeaturesOnly?: boolean; data: string; databaseUrl?: string; lensesDir?: string; json?: boolean }) => {
       if (opts.folds < 2) throw new UsageError('--folds must be at least 2');
       const src = lensSources(opts.data, opts.lensesDir ? [opts.lensesDir] : []);
       const registry = openLensRegistry(src);
       registry.get(opts.lens); // fail early on an unknown lens, before opening the store
-      const readModel = await openIndicatorReadModel(opts.data);
+      const readModel = await openIndicatorReadModel({ dataDir: opts.data, databaseUrl: opts.databaseUrl ?? null });
       const bar = process.stderr.isTTY ? new SingleBar({ format: 'train [{bar}] {value}/{total} fits', stream: process.stderr }, Presets.shades_classic) : null;
       let started = false;
       try {

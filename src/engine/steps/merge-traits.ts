@@ -6,12 +6,13 @@ import type { CustomerRecord, TraitChange } from '../../ports/engine-store';
  * (a late-arriving older identify does not overwrite); every applied change is returned for history.
  * Group calls add the group id to the customer's groups.
  */
-export function mergeTraits(record: CustomerRecord, e: StoredEvent): TraitChange[] {
-  const changes: TraitChange[] = [];
+export function mergeTraits(record: CustomerRecord, e: StoredEvent): readonly TraitChange[] {
   // A new array, not push: new customers share one empty (frozen) array.
   if (e.type === 'group' && e.groupId && !record.groups.includes(e.groupId)) record.groups = [...record.groups, e.groupId];
   const traits = e.type === 'identify' ? e.traits : e.type === 'track' ? surveyLabels(e) : null;
-  if (!traits) return changes;
+  // Most events carry no traits: no array for them.
+  if (!traits) return NO_CHANGES;
+  const changes: TraitChange[] = [];
   for (const [key, value] of Object.entries(traits)) {
     const last = record.traitTimes[key];
     if (last !== undefined && e.timestamp < last) continue;
@@ -24,6 +25,8 @@ export function mergeTraits(record: CustomerRecord, e: StoredEvent): TraitChange
   }
   return changes;
 }
+
+const NO_CHANGES: readonly TraitChange[] = Object.freeze([]);
 
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;

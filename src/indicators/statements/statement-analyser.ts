@@ -55,6 +55,8 @@ interface CompiledLanguage {
   readonly sentiment: CompiledSentiment;
   /** German: strip common inflection endings when a word is not found as written. */
   readonly stemFallback: boolean;
+  /** Valence per token seen so far (a pure function of the lexicon: see valenceOf). */
+  readonly valences: Map<string, number>;
 }
 
 /** Token arrays of one statement, filled by the language's tokeniser. */
@@ -99,7 +101,20 @@ function compileSentiment(s: SentimentLexicon, tokenize: (w: string) => string[]
 
 const DE_SUFFIXES = ['em', 'en', 'er', 'es', 'e', 's'];
 
+/** Most distinct tokens whose valence is remembered per language (then the memo starts over). */
+const VALENCE_MEMO_SIZE = 50_000;
+
+/** {@link lexiconValence}, remembered per token: the prefix list is scanned once per distinct word. */
 function valenceOf(c: CompiledLanguage, norm: string): number {
+  const known = c.valences.get(norm);
+  if (known !== undefined) return known;
+  const v = lexiconValence(c, norm);
+  if (c.valences.size >= VALENCE_MEMO_SIZE) c.valences.clear();
+  c.valences.set(norm, v);
+  return v;
+}
+
+function lexiconValence(c: CompiledLanguage, norm: string): number {
   const s = c.sentiment;
   const v = s.words.get(norm);
   if (v !== undefined) return v;
@@ -148,12 +163,17 @@ export function createStatementAnalyser(deps: StatementAnalyserDeps): StatementA
     trie: compilePhrases(lex.cues, tokenize, lex.ignore ?? []),
     sentiment: compileSentiment(lex.sentiment, tokenize),
     stemFallback,
+    valences: new Map(),
   });
   const langs: Record<StatementLanguage, CompiledLanguage> = {
     en: compile(deps.lexicon.en, enTokenize, false),
     de: compile(deps.lexicon.de, deTokenize, true),
   };
   const hit: TrieHit = { end: -1, node: null };
+  // Per-token scratch, reused across calls (analyse is synchronous); grown on demand, cleared per call.
+  let covered = new Uint8Array(64);
+  let valence = new Float64Array(64);
+  let negated = new Uint8Array(64);
 
   function englishTokens(text: string): { tokens: Tokens; winkSentiment: number } {
     const doc = nlp.readDoc(text);
@@ -208,8 +228,18 @@ export function createStatementAnalyser(deps: StatementAnalyserDeps): StatementA
     const { norms, starts, ends, punct } = tokens;
     const n = norms.length;
 
+    if (covered.length < n) {
+      const size = Math.max(n, covered.length * 2);
+      covered = new Uint8Array(size);
+      valence = new Float64Array(size);
+      negated = new Uint8Array(size);
+    } else {
+      covered.fill(0, 0, n);
+      valence.fill(0, 0, n);
+      negated.fill(0, 0, n);
+    }
+
     // 1. Cue phrases: longest match, left to right, non-overlapping.
-    const covered = new Uint8Array(n);
     const found: Array<{ start: number; end: number; cues: CueName[] }> = [];
     for (let i = 0; i < n; ) {
       if (!punct[i] && longestMatch(c.trie, norms, i, hit)) {
@@ -227,7 +257,6 @@ export function createStatementAnalyser(deps: StatementAnalyserDeps): StatementA
     }
 
     // 2. Sentiment valences (needed to aim clause-final negators).
-    const valence = new Float64Array(n);
     let anySentiment = false;
     for (let i = 0; i < n; i++) {
       if (punct[i] || covered[i] === 3) continue;
@@ -239,7 +268,6 @@ export function createStatementAnalyser(deps: StatementAnalyserDeps): StatementA
     }
 
     // 3. Negation scopes. Negators that are part of a matched phrase ("can't live without") do not negate.
-    const negated = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       const w = norms[i]!;
       if (covered[i] || !s.negators.has(w) || isException(s, norms, i)) continue;
@@ -322,6 +350,8 @@ const CUE_VALENCE: Readonly<Partial<Record<CueName, number>>> = {
   switching: -0.6,
   entitlement: -0.3,
 };
+/** {@link CUE_VALENCE} as entries, in the same order (not rebuilt per statement). */
+const CUE_VALENCE_ENTRIES = Object.entries(CUE_VALENCE) as ReadonlyArray<readonly [CueName, number]>;
 
 /**
  * Word-level sentiment misreads devotion ("I can't live without it" reads as negative to a word list).
@@ -330,7 +360,7 @@ const CUE_VALENCE: Readonly<Partial<Record<CueName, number>>> = {
  */
 export function withCueValence(sentiment: number, cues: Readonly<Record<CueName, number>>): number {
   let v = 0;
-  for (const [cue, w] of Object.entries(CUE_VALENCE) as Array<[CueName, number]>) v += w * (cues[cue] ?? 0);
+  for (const [cue, w] of CUE_VALENCE_ENTRIES) v += w * (cues[cue] ?? 0);
   if (v === 0) return sentiment;
   const cueScore = Math.tanh(v);
   return Math.sign(cueScore) === Math.sign(sentiment) ? (sentiment + cueScore) / 2 : 0.3 * sentiment + 0.7 * cueScore;

@@ -6,6 +6,9 @@
 /** Words (with inner hyphens/apostrophes), emoticon-ish symbols, and single punctuation marks. */
 const TOKEN_RE = /[\p{L}\p{M}\p{N}]+(?:['’\-][\p{L}\p{M}\p{N}]+)*|[.!?;:,()"„“”]|[^\s\p{L}\p{M}\p{N}]+/gu;
 
+/** First character of a word token. */
+const WORD_START = /[\p{L}\p{M}\p{N}]/u;
+
 /** Punctuation that ends a negation scope. */
 const BOUNDARY_PUNCT = /^[.!?;:,()"„“”\-–—]+$/;
 
@@ -15,8 +18,15 @@ const BOUNDARY_PUNCT = /^[.!?;:,()"„“”\-–—]+$/;
  */
 export function foldToken(word: string): string {
   const lower = word.toLowerCase();
-  // Fast path: most tokens are plain ASCII.
-  if (/^[\x00-\x7f]*$/.test(lower)) return lower;
+  // Fast path: most tokens are plain ASCII (a char loop: cheaper than a regex per token).
+  let ascii = true;
+  for (let i = 0; i < lower.length; i++) {
+    if (lower.charCodeAt(i) > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return lower;
   return lower
     .replace(/ä/g, 'ae')
     .replace(/ö/g, 'oe')
@@ -44,7 +54,9 @@ export function tokenizeText(text: string): TextToken[] {
   let m: RegExpExecArray | null;
   while ((m = TOKEN_RE.exec(text)) !== null) {
     const raw = m[0];
-    out.push({ norm: foldToken(raw), start: m.index, end: m.index + raw.length, punct: BOUNDARY_PUNCT.test(raw) });
+    // Words start with a letter or digit and are never boundary punctuation: skip that regex for them.
+    const punct = !WORD_START.test(raw[0]!) && BOUNDARY_PUNCT.test(raw);
+    out.push({ norm: foldToken(raw), start: m.index, end: m.index + raw.length, punct });
   }
   return out;
 }

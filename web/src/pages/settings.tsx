@@ -206,48 +206,323 @@ function Users() {
   );
 }
 
-interface ChannelSettings {
-  email: { enabled: boolean; smtpUrl: string | null; from: string };
+type ChannelField = 'email.smtpUrl' | 'email.from' | 'email.maxConnections' | 'email.ratePerSecond' | 'webhooks.timeoutMs' | 'webhooks.secret';
+type SettingSource = 'settings' | 'env' | 'file' | 'default';
+interface ChannelValues {
+  email: { enabled: boolean; smtpUrl: string | null; from: string; maxConnections: number; ratePerSecond: number };
+  webhooks: { signed: boolean; timeoutMs: number; secret: string };
+}
+interface ChannelSettings extends ChannelValues {
   publicUrl: string;
-  webhooks: { signed: boolean };
+  sources: Record<ChannelField, SettingSource>;
+  configured: ChannelValues;
+  updatedAt: number | null;
+  editable: boolean;
   note: string;
 }
+type TestResult =
+  | { ok: true; to: string; from: string; smtpUrl: string; response: string; accepted: string[]; rejected: string[] }
+  | { ok: false; to: string; from: string; smtpUrl: string; error: { message: string; code: string | null; responseCode: number | null; command: string | null; response: string | null } };
 
-/** The effective channel configuration, read-only (it comes from the environment; password masked by the server). */
+/** One editable channel field: label, input type, client-side check, where it comes from in the environment. */
+interface FieldSpec {
+  field: ChannelField;
+  label: string;
+  env: string;
+  kind: 'text' | 'number' | 'secret';
+  hint: string;
+  check: (v: string) => string | null;
+}
+
+const intIn = (min: number, max: number) => (v: string) => (/^\d+$/.test(v.trim()) && Number(v) >= min && Number(v) <= max ? null : `a whole number from ${min} to ${max}`);
+
+const FIELDS: FieldSpec[] = [
+  {
+    field: 'email.smtpUrl',
+    label: 'SMTP URL',
+    env: 'RAPPORT_SMTP_URL',
+    kind: 'text',
+    hint: 'smtp://user:password@host:587 or smtps://…:465. The password shows as ****; keep **** to keep it.',
+    check: (v) => {
+      if (!/^smtps?:\/\//i.test(v.trim())) return 'must start with smtp:// or smtps://';
+      try {
+        return new URL(v.trim()).hostname ? null : 'has no host';
+      } catch {
+        return 'is not a valid URL';
+      }
+    },
+  },
+  {
+    field: 'email.from',
+    label: 'Sender (from)',
+    env: 'RAPPORT_SMTP_FROM',
+    kind: 'text',
+    hint: 'shop@example.com or Shop <shop@example.com>',
+    check: (v) => (/^\s*(?:[^<>\r\n]*<[^<>\s@]+@[^<>\s@]+\.[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+\.[^<>\s@]+)\s*$/.test(v) ? null : 'must be an address like shop@example.com or Shop <shop@example.com>'),
+  },
+  { field: 'email.maxConnections', label: 'SMTP pool size', env: 'RAPPORT_SMTP_MAX_CONNECTIONS', kind: 'number', hint: 'parallel connections, 1–50', check: intIn(1, 50) },
+  { field: 'email.ratePerSecond', label: 'SMTP rate (per second)', env: 'RAPPORT_SMTP_RATE_PER_SECOND', kind: 'number', hint: 'e-mails per second over the pool; 0 = no limit', check: intIn(0, 10_000) },
+  { field: 'webhooks.timeoutMs', label: 'Webhook timeout (ms)', env: 'RAPPORT_WEBHOOK_TIMEOUT_MS', kind: 'number', hint: '100–120000 ms', check: intIn(100, 120_000) },
+  {
+    field: 'webhooks.secret',
+    label: 'Webhook signing secret',
+    env: 'RAPPORT_SIGNING_SECRET',
+    kind: 'secret',
+    hint: 'HMAC key of X-Rapport-Signature; at least 16 characters. Never shown; type a new one to replace it.',
+    check: (v) => (v.length >= 16 ? null : 'must have at least 16 characters'),
+  },
+];
+
+const valueOf = (c: ChannelValues, f: ChannelField): string => {
+  const [group, key] = f.split('.') as ['email' | 'webhooks', string];
+  const v = (c[group] as unknown as Record<string, unknown>)[key];
+  return v === null || v === undefined ? '' : String(v);
+};
+
+const sourceText = (source: SettingSource, env: string): string =>
+  source === 'settings' ? 'saved here' : source === 'env' ? `environment (${env})` : source === 'file' ? 'data folder (automation-secret)' : 'default';
+
+/** Turns the form's changed fields into the API's patch (`{ email: {...}, webhooks: {...} }`; null resets). */
+function patchOf(draft: Partial<Record<ChannelField, string | null>>): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const spec of FIELDS) {
+    if (!(spec.field in draft)) continue;
+    const v = draft[spec.field];
+    const [group, key] = spec.field.split('.') as [string, string];
+    (out[group] ??= {})[key] = v === null || v === undefined ? null : spec.kind === 'number' ? Number(v) : v.trim();
+  }
+  return out;
+}
+
+/** Channel configuration: effective values and where they come from; admins edit them (applied to the next message, no restart). */
 function Channels() {
-  const [ch] = useApi<ChannelSettings>('/api/settings/channels');
+  const s = useSession();
+  const [state, reload] = useApi<ChannelSettings>('/api/settings/channels');
+  const [draft, setDraft] = useState<Partial<Record<ChannelField, string | null>>>({});
+  const [touched, setTouched] = useState<Partial<Record<ChannelField, boolean>>>({});
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  const [failure, setFailure] = useState<Error | null>(null);
+  const [serverErrors, setServerErrors] = useState<Partial<Record<ChannelField, string>>>({});
+
+  const errorsOf = (d: typeof draft): Partial<Record<ChannelField, string>> => {
+    const out: Partial<Record<ChannelField, string>> = {};
+    for (const spec of FIELDS) {
+      const v = d[spec.field];
+      if (v === undefined || v === null) continue;
+      const p = spec.check(v);
+      if (p) out[spec.field] = `${spec.label} ${p}.`;
+    }
+    return out;
+  };
+  const clientErrors = errorsOf(draft);
+
+  const send = async (patch: Record<string, Record<string, unknown>>, done: string) => {
+    setBusy(true);
+    setFailure(null);
+    setMessage(null);
+    setServerErrors({});
+    try {
+      await api('/api/settings/channels', { method: 'PUT', body: patch });
+      setDraft({});
+      setTouched({});
+      setMessage(done);
+      reload();
+    } catch (err) {
+      setFailure(err as Error);
+      // "email.smtpUrl: must start with ..." → shown beside the field too.
+      const fieldErrors: Partial<Record<ChannelField, string>> = {};
+      for (const part of (err as Error).message.split('; ')) {
+        const m = /^([a-zA-Z]+\.[a-zA-Z]+): (.*)$/.exec(part);
+        const spec = m ? FIELDS.find((f) => f.field === m[1]) : undefined;
+        if (m && spec) fieldErrors[spec.field] = `${spec.label}: ${m[2]}`;
+      }
+      setServerErrors(fieldErrors);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const save = (e: FormEvent) => {
+    e.preventDefault();
+    setTouched(Object.fromEntries(FIELDS.map((f) => [f.field, true])));
+    if (Object.keys(clientErrors).length > 0) return;
+    void send(patchOf(draft), 'Saved: the next e-mail and webhook use the new settings (no restart needed).');
+  };
+
   return (
     <Card title="Channels" id="channels">
-      <Async state={ch} what="channel configuration" notAvailable={<NotAvailable what="Channel configuration" api="GET /api/settings/channels" />}>
+      <Async state={state} what="channel configuration" notAvailable={<NotAvailable what="Channel configuration" api="GET /api/settings/channels" />}>
         {(c) => (
           <>
-            <table className="table compact" data-testid="channels">
-              <tbody>
-                <tr>
-                  <th scope="row">Email (SMTP)</th>
-                  <td>{c.email.enabled ? <code>{c.email.smtpUrl}</code> : <span className="muted">off — set RAPPORT_SMTP_URL</span>}</td>
-                </tr>
-                <tr>
-                  <th scope="row">Sender</th>
-                  <td>{c.email.from}</td>
-                </tr>
-                <tr>
-                  <th scope="row">Public URL (links, tracking)</th>
-                  <td>
-                    <code>{c.publicUrl}</code>
-                  </td>
-                </tr>
-                <tr>
-                  <th scope="row">Webhooks</th>
-                  <td>{c.webhooks.signed ? 'signed (HMAC-SHA256)' : 'not signed'}</td>
-                </tr>
-              </tbody>
-            </table>
-            <p className="muted small">Read-only. {c.note}</p>
+            {!c.email.enabled && Object.keys(draft).length === 0 ? (
+              <Empty title="E-mail is off: no SMTP server is configured.">
+                {s.isAdmin ? 'Enter an SMTP URL below and save; playbooks send e-mail from the next message on.' : 'Ask an admin to set the SMTP URL here (or RAPPORT_SMTP_URL).'}
+              </Empty>
+            ) : null}
+            <form onSubmit={save} noValidate aria-describedby="channels-note">
+              <table className="table compact" data-testid="channels">
+                <thead>
+                  <tr>
+                    <th scope="col">Setting</th>
+                    <th scope="col">Value</th>
+                    <th scope="col">From</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {FIELDS.map((spec) => {
+                    const id = `channel-${spec.field.replace('.', '-')}`;
+                    const current = valueOf(c, spec.field);
+                    const d = draft[spec.field];
+                    const shown = d === undefined || d === null ? (spec.kind === 'secret' ? '' : current) : d;
+                    const error = (touched[spec.field] ? clientErrors[spec.field] : undefined) ?? serverErrors[spec.field];
+                    const source = c.sources[spec.field];
+                    return (
+                      <tr key={spec.field}>
+                        <th scope="row">
+                          <label htmlFor={id}>{spec.label}</label>
+                        </th>
+                        <td>
+                          {s.isAdmin ? (
+                            <>
+                              <input
+                                id={id}
+                                name={spec.field}
+                                type={spec.kind === 'secret' ? 'password' : spec.kind === 'number' ? 'number' : 'text'}
+                                inputMode={spec.kind === 'number' ? 'numeric' : undefined}
+                                autoComplete={spec.kind === 'secret' ? 'new-password' : 'off'}
+                                spellCheck={false}
+                                value={shown}
+                                placeholder={spec.kind === 'secret' ? (c.webhooks.signed ? 'set — type to replace' : 'not set') : spec.field === 'email.smtpUrl' ? 'smtp://user:password@host:587' : undefined}
+                                aria-invalid={error ? true : undefined}
+                                aria-describedby={`${id}-hint${error ? ` ${id}-error` : ''}`}
+                                onChange={(e) => {
+                                  const v = e.target.value;
+                                  const next = { ...draft };
+                                  if (v === current && spec.kind !== 'secret') delete next[spec.field];
+                                  else if (spec.kind === 'secret' && v === '') delete next[spec.field];
+                                  else next[spec.field] = v;
+                                  setDraft(next);
+                                  setMessage(null);
+                                }}
+                                onBlur={() => setTouched({ ...touched, [spec.field]: true })}
+                                className="wide-input"
+                              />
+                              <div id={`${id}-hint`} className="small muted">
+                                {spec.hint}
+                              </div>
+                              {error ? (
+                                <div id={`${id}-error`} className="field-error" role="alert">
+                                  {error}
+                                </div>
+                              ) : null}
+                            </>
+                          ) : spec.kind === 'secret' ? (
+                            <span>{c.webhooks.signed ? 'set (hidden)' : 'not set'}</span>
+                          ) : current ? (
+                            <code>{current}</code>
+                          ) : (
+                            <span className="muted">not set</span>
+                          )}
+                        </td>
+                        <td className="small">
+                          <span className={source === 'settings' ? 'tag strong' : 'tag'} data-testid={`source-${spec.field}`}>
+                            {sourceText(source, spec.env)}
+                          </span>
+                          {s.isAdmin && source === 'settings' ? (
+                            <div>
+                              <button type="button" className="link" disabled={busy} onClick={() => void send(patchOf({ [spec.field]: null }), `${spec.label} is back to the configured value.`)}>
+                                Reset<span className="sr-only"> {spec.label}</span>
+                              </button>
+                            </div>
+                          ) : null}
+                        </td>
+                      </tr>
+                    );
+                  })}
+                  <tr>
+                    <th scope="row">Public URL (links, tracking)</th>
+                    <td>
+                      <code>{c.publicUrl}</code>
+                    </td>
+                    <td className="small">
+                      <span className="tag">set at start-up (RAPPORT_PUBLIC_URL)</span>
+                    </td>
+                  </tr>
+                </tbody>
+              </table>
+              {s.isAdmin ? (
+                <div className="buttons">
+                  <button type="submit" className="primary" disabled={busy || Object.keys(draft).length === 0}>
+                    {busy ? 'Saving…' : 'Save channels'}
+                  </button>
+                  <button type="button" disabled={busy || Object.keys(draft).length === 0} onClick={() => (setDraft({}), setTouched({}), setServerErrors({}), setFailure(null))}>
+                    Discard changes
+                  </button>
+                </div>
+              ) : null}
+              <p id="channels-note" className="muted small">
+                {s.isAdmin ? c.note : 'Admins change these here; values saved here override the environment and apply to the next message.'}
+                {c.updatedAt ? ` Last saved ${when(c.updatedAt)}.` : ''}
+              </p>
+              {message ? (
+                <p className="ok" role="status" data-testid="channels-saved">
+                  {message}
+                </p>
+              ) : null}
+              {failure ? <ErrorBox error={failure} /> : null}
+            </form>
+            {s.isAdmin ? <TestEmail draft={patchOf(draft)['email']} defaultTo={s.me.user.email} /> : null}
           </>
         )}
       </Async>
     </Card>
+  );
+}
+
+/** "Send test e-mail": uses the values in the form (saved or not) and shows the SMTP server's answer or the precise error. */
+function TestEmail(props: { draft: Record<string, unknown> | undefined; defaultTo: string }) {
+  const [to, setTo] = useState(props.defaultTo);
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<TestResult | null>(null);
+  const [failure, setFailure] = useState<Error | null>(null);
+  const run = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setResult(null);
+    setFailure(null);
+    try {
+      setResult(await api<TestResult>('/api/settings/channels/test-email', { method: 'POST', body: { to, ...(props.draft ? { email: props.draft } : {}) } }));
+    } catch (err) {
+      setFailure(err as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="inline-form" onSubmit={run} aria-label="Send a test e-mail">
+      <label>
+        Send a test e-mail to
+        <input type="email" value={to} onChange={(e) => setTo(e.target.value)} required autoComplete="email" />
+      </label>
+      <button type="submit" disabled={busy || to.trim() === ''}>
+        {busy ? 'Sending…' : 'Send test e-mail'}
+      </button>
+      <div className="small muted" style={{ flexBasis: '100%' }}>
+        {props.draft ? 'Uses the values in the form above, not yet saved.' : 'Uses the saved settings.'}
+      </div>
+      {result?.ok ? (
+        <p className="notice" role="status" data-testid="test-email-result" style={{ flexBasis: '100%' }}>
+          Sent to {result.to} through <code>{result.smtpUrl}</code>. The server answered: <code>{result.response}</code>
+        </p>
+      ) : null}
+      {result && !result.ok ? (
+        <div className="error" role="alert" data-testid="test-email-result" style={{ flexBasis: '100%' }}>
+          <strong>The test e-mail failed</strong> ({[result.error.code, result.error.responseCode, result.error.command].filter(Boolean).join(', ') || 'error'}) through <code>{result.smtpUrl}</code>: {result.error.message}
+        </div>
+      ) : null}
+      {failure ? <ErrorBox error={failure} /> : null}
+    </form>
   );
 }
 

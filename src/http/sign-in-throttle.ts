@@ -1,0 +1,139 @@
+/** Limits of {@link createSignInThrottle}. */
+export interface SignInThrottleOptions {
+  /** Failed sign-ins per account before it is locked (default 5). */
+  readonly maxFailuresPerAccount?: number;
+  /** Failed sign-ins from one client address, across accounts, before it is locked (default 20: offices share addresses). */
+  readonly maxFailuresPerIp?: number;
+  /** First lock; doubles with every further failure (default 30 s). */
+  readonly baseLockMs?: number;
+  /** Longest lock (default 15 min). */
+  readonly maxLockMs?: number;
+  /** Failures are forgotten after this long without a new one (default 15 min). */
+  readonly forgetAfterMs?: number;
+  /** Entries kept at most; the least recently failed go first (default 10,000), so a flood cannot exhaust memory. */
+  readonly maxEntries?: number;
+}
+
+/** Answer of {@link SignInThrottle.check}. */
+export type ThrottleCheck = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterMs: number; readonly scope: 'account' | 'ip' };
+
+/**
+ * Counts failed sign-ins per account and per client address, in memory (a restart forgets them). An attempt is
+ * `begin`, then exactly one of `failure`, `success` or `release`.
+ */
+export interface SignInThrottle {
+  /** Whether an attempt for `account` from `ip` would be allowed now (no side effect). */
+  check(account: string, ip: string, now: number): ThrottleCheck;
+  /**
+   * Starts an attempt: refused while locked, and while the attempts already being checked could reach the limit
+   * (so parallel guesses cannot overshoot it; retry after 1 s). A refused attempt needs no `failure`/`release`.
+   */
+  begin(account: string, ip: string, now: number): ThrottleCheck;
+  /** Ends an attempt as failed; returns the lock it caused, if any. */
+  failure(account: string, ip: string, now: number): ThrottleCheck;
+  /** Ends an attempt as successful: clears the account's failures (not the address's: one valid account must not unlock guessing others). */
+  success(account: string, ip: string): void;
+  /** Ends an attempt that could not be decided (e.g. the user store failed): counts nothing. */
+  release(account: string, ip: string): void;
+}
+
+interface Entry {
+  failures: number;
+  /** Attempts begun and not yet ended. */
+  pending: number;
+  last: number;
+  lockedUntil: number;
+}
+
+/**
+ * The sign-in throttle: after `maxFailuresPerAccount` failures for one account (or `maxFailuresPerIp` from one
+ * address) every further attempt is refused until a lock expires; each failure past the limit doubles the lock
+ * (30 s, 1 min, 2 min ... up to 15 min). Accounts are keyed by the e-mail as typed (lower-cased), known or not,
+ * so the answers do not reveal which accounts exist. Time comes from the caller (the app's clock).
+ */
+export function createSignInThrottle(opts: SignInThrottleOptions = {}): SignInThrottle {
+  const perAccount = opts.maxFailuresPerAccount ?? 5;
+  const perIp = opts.maxFailuresPerIp ?? 20;
+  const base = opts.baseLockMs ?? 30_000;
+  const maxLock = opts.maxLockMs ?? 15 * 60_000;
+  const forget = opts.forgetAfterMs ?? 15 * 60_000;
+  const maxEntries = opts.maxEntries ?? 10_000;
+  const entries = new Map<string, Entry>();
+
+  const keyOf = (scope: 'account' | 'ip', v: string) => `${scope}:${scope === 'account' ? v.trim().toLowerCase() : v}`;
+  const live = (key: string, now: number): Entry | undefined => {
+    const e = entries.get(key);
+    if (e && e.pending === 0 && e.lockedUntil <= now && now - e.last > forget) {
+      entries.delete(key);
+      return undefined;
+    }
+    return e;
+  };
+  const lockOf = (key: string, now: number): number => {
+    const e = live(key, now);
+    return e && e.lockedUntil > now ? e.lockedUntil - now : 0;
+  };
+  const check = (account: string, ip: string, now: number): ThrottleCheck => {
+    const a = lockOf(keyOf('account', account), now);
+    const i = lockOf(keyOf('ip', ip), now);
+    if (a === 0 && i === 0) return { allowed: true };
+    return a >= i ? { allowed: false, retryAfterMs: a, scope: 'account' } : { allowed: false, retryAfterMs: i, scope: 'ip' };
+  };
+  const touch = (key: string, e: Entry) => {
+    // Re-insert so the map's order is least recently used first.
+    entries.delete(key);
+    entries.set(key, e);
+    while (entries.size > maxEntries) {
+      const oldest = entries.keys().next().value;
+      if (oldest === undefined) break;
+      entries.delete(oldest);
+    }
+  };
+  const release = (key: string) => {
+    const e = entries.get(key);
+    if (e && e.pending > 0) e.pending--;
+  };
+  const record = (key: string, limit: number, now: number) => {
+    release(key);
+    const e = live(key, now) ?? { failures: 0, pending: 0, last: now, lockedUntil: 0 };
+    e.failures++;
+    e.last = now;
+    if (e.failures >= limit) e.lockedUntil = now + Math.min(maxLock, base * 2 ** Math.min(30, e.failures - limit));
+    touch(key, e);
+  };
+
+  return {
+    check,
+    begin(account, ip, now) {
+      const locked = check(account, ip, now);
+      if (!locked.allowed) return locked;
+      const keys = [
+        { key: keyOf('account', account), limit: perAccount, scope: 'account' as const },
+        { key: keyOf('ip', ip), limit: perIp, scope: 'ip' as const },
+      ];
+      for (const k of keys) {
+        const e = live(k.key, now);
+        if (e && e.failures + e.pending >= k.limit) return { allowed: false, retryAfterMs: 1_000, scope: k.scope };
+      }
+      for (const k of keys) {
+        const e = live(k.key, now) ?? { failures: 0, pending: 0, last: now, lockedUntil: 0 };
+        e.pending++;
+        touch(k.key, e);
+      }
+      return { allowed: true };
+    },
+    failure(account, ip, now) {
+      record(keyOf('account', account), perAccount, now);
+      record(keyOf('ip', ip), perIp, now);
+      return check(account, ip, now);
+    },
+    success(account, ip) {
+      entries.delete(keyOf('account', account));
+      release(keyOf('ip', ip));
+    },
+    release(account, ip) {
+      release(keyOf('account', account));
+      release(keyOf('ip', ip));
+    },
+  };
+}
