@@ -28,10 +28,10 @@ import type { StoredEvent } from '../src/domain/event';
 import { VOCABULARY as V } from '../src/domain/vocabulary';
 import type { EngineModules } from '../src/engine/engine-modules';
 import { Processor } from '../src/engine/processor';
-import { prepareEvent } from '../src/ingest/prepare-request';
 import type { CustomerRecord, EngineCommit, EngineStore } from '../src/ports/engine-store';
 import type { AppendOutcome, EventLog } from '../src/ports/event-log';
 import { simulate } from '../src/sim/simulate';
+import { simulatedEvent } from '../src/sim/simulated-event';
 
 const CUSTOMERS = Number(process.env['BENCH_CUSTOMERS'] ?? 10_000);
 const DAYS = Number(process.env['BENCH_DAYS'] ?? 365);
@@ -43,20 +43,6 @@ const SKIP = new Set((process.env['BENCH_SKIP'] ?? '').split(',').filter(Boolean
 const PARTS = process.env['BENCH_PARTS'] === '1';
 const gc = (globalThis as { gc?: () => void }).gc;
 
-/** Normalises one simulated message as the ingest API would (received at its own timestamp). */
-function toStored(m: unknown): StoredEvent {
-  const ts = Date.parse(String((m as { timestamp?: string }).timestamp));
-  const r = prepareEvent(m, undefined, {
-    receivedAt: Number.isFinite(ts) ? ts : 0,
-    sentAt: null,
-    batchContext: null,
-    batchIntegrations: null,
-    sourceId: 'bench',
-    newMessageId: () => 'bench-missing-id',
-  });
-  if (r.kind !== 'ok') throw new Error(`invalid simulated message: ${r.kind === 'reject' ? r.message : r.reason}`);
-  return r.value;
-}
 
 /**
  * Builds (once) two logs from one simulation: every event except statements (`nontext`), and the
@@ -91,7 +77,7 @@ async function buildLogs(): Promise<{ nontext: number; text: number }> {
   const sim = simulate({ customers: CUSTOMERS, days: DAYS, seed: SEED, start: Date.UTC(2025, 0, 1) });
   let seen = 0;
   for (const m of sim.messages()) {
-    const e = toStored(m);
+    const e = simulatedEvent(m, 'bench');
     const l = e.event === V.statementCaptured ? logs.text : logs.nontext;
     l.buf.push(e);
     if (l.buf.length >= 5000) await flush(l);

@@ -21,7 +21,8 @@
  * Exits 0 even when a lens misses the target (this is a report); misses are printed as MISS.
  * The last line is one JSON object with all figures.
  */
-import { CLOCK_TICK_EVENT, RAPPORT_SOURCE } from '../src/engine/processor';
+import { CLOCK_TICK_EVENT } from '../src/engine/processor';
+import { controlEvent } from '../src/engine/control-event';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,9 +35,9 @@ import { lensModelsRoot } from '../src/classify/lens-model-store';
 import { runTrain, type TrainResult } from '../src/cli/commands/train';
 import type { StoredEvent } from '../src/domain/event';
 import { Processor } from '../src/engine/processor';
-import { prepareEvent } from '../src/ingest/prepare-request';
 import { simulate, type Simulation } from '../src/sim/simulate';
 import type { TruthRecord } from '../src/sim/types';
+import { simulatedEvent } from '../src/sim/simulated-event';
 
 const CUSTOMERS = Number(process.env['BENCH_CUSTOMERS'] ?? 5_000);
 const DAYS = Number(process.env['BENCH_DAYS'] ?? 365);
@@ -56,31 +57,10 @@ const elapsed = () => `${((performance.now() - t00) / 1000).toFixed(0).padStart(
 const progress = (msg: string) => process.stderr.write(`[${elapsed()}] ${msg}\n`);
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
 
-/** Normalises one simulated message as the ingest API would (received at its own timestamp). */
-function toStored(m: unknown): StoredEvent {
-  const ts = Date.parse(String((m as { timestamp?: string }).timestamp));
-  const r = prepareEvent(m, undefined, {
-    receivedAt: Number.isFinite(ts) ? ts : 0,
-    sentAt: null,
-    batchContext: null,
-    batchIntegrations: null,
-    sourceId: 'recovery',
-    newMessageId: () => 'recovery-missing-id',
-  });
-  if (r.kind !== 'ok') throw new Error(`invalid simulated message: ${r.kind === 'reject' ? r.message : r.reason}`);
-  return r.value;
-}
 
 /** Append an end-of-horizon clock tick (BENCH_TICK=0 turns it off). */
 const TICK = process.env['BENCH_TICK'] !== '0';
 
-function clockTick(at: number): StoredEvent {
-  return {
-    seq: 0, messageId: `tick-${at}`, type: 'track', userId: RAPPORT_SOURCE, anonymousId: null, event: CLOCK_TICK_EVENT, name: null,
-    groupId: null, previousId: null, properties: {}, traits: {}, context: {}, integrations: {}, timestamp: at, receivedAt: at, sentAt: null,
-    sourceId: RAPPORT_SOURCE,
-  };
-}
 
 /** Simulates one seed into the event log of `dataDir`; returns the simulation (its truth is then free). */
 async function simulateInto(dataDir: string, seed: number): Promise<{ sim: Simulation; events: number; seconds: number }> {
@@ -99,7 +79,7 @@ async function simulateInto(dataDir: string, seed: number): Promise<{ sim: Simul
       buf = [];
     };
     for (const m of sim.messages()) {
-      buf.push(toStored(m));
+      buf.push(simulatedEvent(m, 'recovery'));
       if (buf.length >= 5000) await flush();
       if (++seen % 200_000 === 0) progress(`  seed ${seed}: simulated ${seen} events`);
     }
@@ -107,7 +87,7 @@ async function simulateInto(dataDir: string, seed: number): Promise<{ sim: Simul
     if (TICK) {
       // The server's daily clock tick at the end of the horizon: everyone is evaluated as of that day,
       // as in live operation, not as of their own last event.
-      await store.eventLog.append([clockTick(sim.end - 1)], { now: 0, dedupeWindowMs: 0 });
+      await store.eventLog.append([controlEvent(CLOCK_TICK_EVENT, `tick-${sim.end - 1}`, sim.end - 1, sim.end - 1)], { now: 0, dedupeWindowMs: 0 });
     }
     return { sim, events, seconds: (performance.now() - t0) / 1000 };
   } finally {

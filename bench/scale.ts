@@ -36,8 +36,8 @@ import { SqliteEventLog } from '../src/adapters/sqlite/sqlite-event-log';
 import { buildEngine } from '../src/app/build-engine';
 import type { StoredEvent } from '../src/domain/event';
 import { Processor } from '../src/engine/processor';
-import { prepareEvent } from '../src/ingest/prepare-request';
 import { simulate } from '../src/sim/simulate';
+import { simulatedEvent } from '../src/sim/simulated-event';
 
 const PG_URL = process.env['RAPPORT_TEST_DATABASE_URL'] || process.env['DATABASE_URL'];
 const NATS_URL = process.env['RAPPORT_TEST_NATS_URL'] || process.env['NATS_URL'];
@@ -58,19 +58,6 @@ const log = (msg: string) => process.stdout.write(`[${((performance.now() - t00)
 const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function toStored(m: unknown): StoredEvent {
-  const ts = Date.parse(String((m as { timestamp?: string }).timestamp));
-  const r = prepareEvent(m, undefined, {
-    receivedAt: ts,
-    sentAt: null,
-    batchContext: null,
-    batchIntegrations: null,
-    sourceId: 'bench',
-    newMessageId: () => 'bench-missing-id',
-  });
-  if (r.kind !== 'ok') throw new Error(`invalid simulated message: ${r.kind === 'reject' ? r.message : r.reason}`);
-  return r.value;
-}
 
 async function dropSchema(): Promise<void> {
   const c = new pg.Client({ connectionString: PG_URL });
@@ -384,7 +371,7 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rapport-bench-scale-'));
   try {
     log(`machine load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (shared machine)`);
-    const events = [...simulate({ start: Date.UTC(2025, 0, 1), customers: CUSTOMERS, days: DAYS, seed: 7 }).messages()].map(toStored);
+    const events = [...simulate({ start: Date.UTC(2025, 0, 1), customers: CUSTOMERS, days: DAYS, seed: 7 }).messages()].map((m) => simulatedEvent(m, 'bench'));
     log(`${events.length.toLocaleString('en')} simulated events (${CUSTOMERS} customers, ${DAYS} days), ${PARTITIONS} partitions`);
     const embedded = await runEmbedded(events.slice(0, Math.floor(events.length * 0.7)), dataDir);
     const scaled = [];

@@ -21,6 +21,8 @@ export interface DefaultExtensionOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Dispatch due actions in the background (default true). */
   readonly dispatch?: boolean;
+  /** Plan after every processed batch (default true); when false, `automationExtension.settle()` plans on demand. */
+  readonly planning?: boolean;
   /**
    * The scaled-out API role: no processor, no clock ticks, no automation planning or dispatch (workers and
    * dispatchers do those); the routes read what they committed.
@@ -45,6 +47,7 @@ export function defaultExtensions(config: RapportConfig, opts: DefaultExtensionO
     playbookDirs,
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.dispatch !== undefined ? { dispatch: opts.dispatch } : {}),
+    ...(opts.planning !== undefined ? { planning: opts.planning } : {}),
     ...(opts.readOnly ? { dispatch: false, planning: false } : {}),
   });
   const dashboard = dashboardExtension({ lensRegistry: () => engine.lenses });

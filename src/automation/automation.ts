@@ -20,6 +20,7 @@ import { VOCABULARY } from '../domain/vocabulary';
 import type { Clock } from '../ports/clock';
 import type { ActionCompletion, AutomationStore, Enrolment, ScheduledAction } from '../ports/automation-store';
 import { HARD_SUPPRESSIONS } from '../ports/automation-store';
+import { optedOutPerEngine } from './engine-opt-out';
 import type { ChannelAdapter, OutboundMessage } from '../ports/channel';
 import { parseAutomationConfig, type AutomationConfigInput } from './config';
 import { dryRunPlaybook, type DryRunOptions, type DryRunReport } from './dry-run';
@@ -385,6 +386,7 @@ export function createAutomation(deps: AutomationDeps): Automation {
     for (const s of sup) {
       if (HARD_SUPPRESSIONS.has(s.reason) || !transactional) return `suppressed_${s.reason}`;
     }
+    if (optedOutPerEngine(view, channel, transactional)) return 'suppressed_unsubscribed';
     if (!transactional && config.consentRequired.includes(channel)) {
       const c = await store.consent(view.customerId, channel);
       const trait = view.traits[`consent_${channel}`] ?? view.traits[`${channel}_consent`];

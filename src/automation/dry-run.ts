@@ -1,4 +1,5 @@
 import { HARD_SUPPRESSIONS, type AutomationStore } from '../ports/automation-store';
+import { optedOutPerEngine } from './engine-opt-out';
 import type { Channel, ContactPolicy } from '../domain/contact-policy';
 import { DEFAULT_CONTACT_POLICY } from '../domain/contact-policy';
 import { isoTime } from '../domain/event';
@@ -174,6 +175,7 @@ export async function dryRunPlaybook(
           const sup = await deps.store.suppressionsFor(v.customerId, addr, channel);
           let reason: string | null = null;
           for (const x of sup) if (HARD_SUPPRESSIONS.has(x.reason) || !sd.transactional) reason = `suppressed_${x.reason}`;
+          if (!reason && optedOutPerEngine(v, channel, sd.transactional)) reason = 'suppressed_unsubscribed';
           if (!reason && channel === 'email' && !addr) reason = 'no_address';
           if (!reason && !sd.transactional && deps.config.consentRequired.includes(channel)) {
             const c = await deps.store.consent(v.customerId, channel);

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StoredEvent } from '../../src/domain/event';
-import { prepareEvent } from '../../src/ingest/prepare-request';
 import type { EventLog } from '../../src/ports/event-log';
 import { simulate, type SimulateOptions } from '../../src/sim/simulate';
 import type { SegmentMessage } from '../../src/sim/types';
+import { simulatedEvent } from '../../src/sim/simulated-event';
 
 /** A temporary directory removed by the returned cleanup. */
 export function tempDir(prefix = 'rapport-test-'): { dir: string; cleanup: () => void } {
@@ -15,19 +15,7 @@ export function tempDir(prefix = 'rapport-test-'): { dir: string; cleanup: () =>
 
 /** Normalises one Segment message as the ingest API would (received at its own timestamp). */
 export function toStoredEvent(m: SegmentMessage | Record<string, unknown>, sourceId = 'test'): StoredEvent {
-  const ts = Date.parse(String((m as { timestamp?: string }).timestamp));
-  const r = prepareEvent(m, undefined, {
-    receivedAt: Number.isFinite(ts) ? ts : 0,
-    sentAt: null,
-    batchContext: null,
-    batchIntegrations: null,
-    sourceId,
-    newMessageId: () => {
-      throw new Error('test messages carry their messageId');
-    },
-  });
-  if (r.kind !== 'ok') throw new Error(`invalid test message: ${r.kind === 'reject' ? r.message : r.reason}`);
-  return r.value;
+  return simulatedEvent(m, sourceId);
 }
 
 /** Appends messages to a log in chunks; returns how many were appended. */
