@@ -32,16 +32,29 @@ export interface ValueRouteDeps {
  */
 export function registerValueRoutes(server: FastifyInstance, deps: ValueRouteDeps): void {
   // The summary sorts every customer's revenue and scores every buyer (about 1 s at 1M customers): it is
-  // cached for `summaryTtlMs`, so the portfolio page and its refreshes read it in microseconds.
-  // A refit invalidates it at once.
+  // cached, and once older than `summaryTtlMs` the cached body is still served while a fresh one is computed
+  // in the background (stale-while-revalidate), so only the very first call waits. A refit invalidates it at once.
   let cached: { at: number; fittedAt: number | null; body: unknown } | null = null;
+  let refreshing: Promise<unknown> | null = null;
+  const refresh = (fittedAt: number | null): Promise<unknown> => {
+    refreshing ??= summary()
+      .then((body) => {
+        cached = { at: deps.now(), fittedAt, body };
+        return body;
+      })
+      .finally(() => {
+        refreshing = null;
+      });
+    return refreshing;
+  };
   server.get('/api/value/summary', async () => {
     const now = deps.now();
     const fittedAt = deps.value?.current()?.fittedAt ?? null;
-    if (cached && cached.fittedAt === fittedAt && now - cached.at < (deps.summaryTtlMs ?? 60_000)) return cached.body;
-    const body = await summary();
-    cached = { at: now, fittedAt, body };
-    return body;
+    if (!cached || cached.fittedAt !== fittedAt) return refresh(fittedAt);
+    if (now - cached.at >= (deps.summaryTtlMs ?? 60_000)) {
+      refresh(fittedAt).catch((err: unknown) => server.log.error({ err }, 'value summary refresh failed'));
+    }
+    return cached.body;
   });
 
   async function summary() {

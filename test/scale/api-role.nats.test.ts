@@ -94,6 +94,10 @@ describe.skipIf(!PG_URL || !NATS_URL)('the api role (admin API and dashboard of 
         return r.rows.length === 4 && r.rows.every((row) => FITTED_MODELS_PROPERTY in (JSON.parse(row.data) as { properties: object }).properties);
       });
 
+      const summary = await get('/api/value/summary');
+      expect(summary.status).toBe(200);
+      expect(summary.body).toMatchObject({ customers: 2, buyers: 1, revenueTotal: 120 });
+
       // Every event in PostgreSQL came through the stream (the api role appended nothing itself).
       const parts = await s.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE partition IS NULL');
       expect(parts.rows[0]!.n).toBe(0);

@@ -11,7 +11,7 @@ import type { RapportConfig } from '../config';
 import { openAppStore } from '../app-store';
 import { createApp, type App } from '../create-app';
 import { defaultExtensions } from '../default-extensions';
-import { publishClockTick, publishValueRefit } from './control-publisher';
+import { publishClockTick, publishValueRefit, restoreValueFromPostgres } from './control-publisher';
 import type { RoleHandle } from './role-handle';
 import { openStreamSink } from './stream-sink';
 
@@ -24,6 +24,8 @@ export interface ApiRoleOptions {
   /** PostgreSQL schema (tests). */
   schema?: string;
   env?: NodeJS.ProcessEnv;
+  /** How often the value models and purchase summaries are reloaded from PostgreSQL for `/api/value/*` (ms, default 300 000). */
+  valueReloadMs?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -51,6 +53,7 @@ export async function startApiRole(opts: ApiRoleOptions): Promise<ApiRoleHandle>
   const logger = opts.logger;
   let nc: NatsConnectionHandle | null = null;
   let app: App | undefined;
+  let valueTimer: NodeJS.Timeout | undefined;
   const sink = openStreamSink({
     natsUrl: opts.natsUrl,
     name: 'rapport-api',
@@ -83,6 +86,17 @@ export async function startApiRole(opts: ApiRoleOptions): Promise<ApiRoleHandle>
         },
       },
     });
+    // The value summary (Pareto, CLV, heavy users) reads a value engine: keep this process's copy of the
+    // workers' models and purchase summaries, reloaded now and then (a refit shows at the next reload).
+    const value = ext.engine.value;
+    const reloadValue = async (): Promise<void> => {
+      if (value) await restoreValueFromPostgres(pool, value);
+    };
+    await reloadValue();
+    valueTimer = setInterval(() => {
+      reloadValue().catch((err: unknown) => logger?.error({ err }, 'could not reload the value models'));
+    }, opts.valueReloadMs ?? 300_000);
+    valueTimer.unref();
     app = await createApp(config, {
       writer: { submit: (events) => sink.submit(events), onCommitted: () => () => {}, get overloaded() { return sink.overloaded || !sink.ready; }, close: () => sink.close() },
       extensions: ext.list,
@@ -98,6 +112,7 @@ export async function startApiRole(opts: ApiRoleOptions): Promise<ApiRoleHandle>
       app: started,
       stop() {
         stopped ??= (async () => {
+          clearInterval(valueTimer);
           await started.stop();
           await nc?.drain().catch(() => {});
           await pool.end().catch(() => {});
@@ -106,6 +121,7 @@ export async function startApiRole(opts: ApiRoleOptions): Promise<ApiRoleHandle>
       },
     };
   } catch (err) {
+    clearInterval(valueTimer);
     await app?.stop().catch(() => {});
     await sink.close().catch(() => {});
     await nc?.close().catch(() => {});

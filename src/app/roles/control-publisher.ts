@@ -18,15 +18,23 @@ import { FITTED_MODELS_PROPERTY, ValueEngine, type FittedValueModels, type Value
  * now (as the embedded refit does). The result travels in the refit event.
  */
 export async function fitValueModelsFromPostgres(pool: PostgresPool, options: ValueEngineOptions, at: number): Promise<FittedValueModels> {
-  const [all, current] = await Promise.all([
-    new PostgresEngineStore(pool).loadValueState(),
-    // Every partition applied the same refit events, so any partition's models are the current ones.
-    new PostgresEngineStore(pool, { partition: 0 }).loadValueState(),
-  ]);
   const engine = new ValueEngine(options);
-  engine.restore(current.state as ValueEngineSnapshot | null, all.purchases);
+  await restoreValueFromPostgres(pool, engine);
   const ok = engine.refit(at);
   return engine.fitted(ok);
+}
+
+/**
+ * Loads the scaled-out mode's value state into `engine`: the models every partition applied (any
+ * partition's: they all applied the same refit events) and every buyer's purchase summary. The api role
+ * reads the value summary from it; a refit starts from it.
+ */
+export async function restoreValueFromPostgres(pool: PostgresPool, engine: ValueEngine): Promise<void> {
+  const [all, current] = await Promise.all([
+    new PostgresEngineStore(pool).loadValueState(),
+    new PostgresEngineStore(pool, { partition: 0 }).loadValueState(),
+  ]);
+  engine.restore(current.state as ValueEngineSnapshot | null, all.purchases);
 }
 
 /** Publishes a clock tick at wall-clock time `now` to every partition. */
