@@ -1,11 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { openSqliteDatabase, type SqliteDatabase } from '../../src/adapters/sqlite/open-database';
-import { SqliteEngineStore } from '../../src/adapters/sqlite/sqlite-engine-store';
 import { SqliteEventLog } from '../../src/adapters/sqlite/sqlite-event-log';
-import { buildEngine } from '../../src/app/build-engine';
 import { createRng } from '../../src/domain/random';
-import { Processor, type ProcessorDeps } from '../../src/engine/processor';
+import { replayFromScratch, derivedSnapshot } from './replay-helpers';
 import { tempDir, toStoredEvent } from '../helpers/sim-log';
 
 let dir: { dir: string; cleanup: () => void };
@@ -44,42 +42,20 @@ function mergeHeavyLog(events: number): Array<Record<string, unknown>> {
   return out;
 }
 
-async function replay(opts: Pick<ProcessorDeps, 'batchSize' | 'cacheSize'>): Promise<number> {
-  await new SqliteEngineStore(db).reset();
-  const engine = buildEngine({ dataDir: dir.dir });
-  const p = new Processor({
-    eventLog: new SqliteEventLog(db),
-    store: new SqliteEngineStore(db),
-    modules: engine.modules,
-    ...opts,
-    ...(engine.value ? { value: engine.value } : {}),
-  });
-  return p.drain();
-}
-
-function snapshot() {
-  return {
-    customers: db.prepare('SELECT id, user_id, anonymous_ids, traits, event_count, hex(state) AS state, classifications, purchase_days FROM customers ORDER BY id').all(),
-    identities: db.prepare('SELECT * FROM identities ORDER BY kind, value').all(),
-    merges: db.prepare('SELECT * FROM customer_merges ORDER BY from_id').all(),
-    events: db.prepare('SELECT * FROM customer_events ORDER BY customer_id, seq').all(),
-    history: db.prepare('SELECT customer_id, lens, from_type, to_type, at, seq FROM type_history ORDER BY id').all(),
-  };
-}
 
 describe('processor merges with a small cache', () => {
   it('gives the same state when merges evict customers mid-chunk (tiny cache) as with everything cached', async () => {
     const log = new SqliteEventLog(db);
     await log.append(mergeHeavyLog(1500).map((m) => toStoredEvent(m)), { now: 0, dedupeWindowMs: 0 });
-    expect(await replay({ batchSize: 100_000, cacheSize: 100_000 })).toBe(1500);
-    const reference = snapshot();
+    expect(await replayFromScratch(db, dir.dir, { batchSize: 100_000, cacheSize: 100_000 })).toBe(1500);
+    const reference = derivedSnapshot(db);
     expect(reference.merges.length).toBeGreaterThan(10);
 
     // Merges flush and evict within chunks: the merged customers and the rest of the chunk are reloaded,
     // and no prefetch reads the store before the merge is committed there.
-    expect(await replay({ batchSize: 7, cacheSize: 4 })).toBe(1500);
-    expect(snapshot()).toEqual(reference);
-    expect(await replay({ batchSize: 500, cacheSize: 3 })).toBe(1500);
-    expect(snapshot()).toEqual(reference);
+    expect(await replayFromScratch(db, dir.dir, { batchSize: 7, cacheSize: 4 })).toBe(1500);
+    expect(derivedSnapshot(db)).toEqual(reference);
+    expect(await replayFromScratch(db, dir.dir, { batchSize: 500, cacheSize: 3 })).toBe(1500);
+    expect(derivedSnapshot(db)).toEqual(reference);
   });
 });
