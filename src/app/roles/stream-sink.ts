@@ -1,4 +1,4 @@
-import type { NatsConnection } from 'nats';
+import type { NatsConnectionHandle as NatsConnection } from '../../adapters/nats/partition-stream';
 import type { Logger } from 'pino';
 import { connectNats, ensureEventStream, type ResolvedEventStreamOptions } from '../../adapters/nats/event-stream';
 import { JetStreamEventSink, type EventSinkObserver } from '../../adapters/nats/jetstream-event-sink';
