@@ -103,6 +103,9 @@ describe.skipIf(!PG_URL || !NATS_URL)('the api role (admin API and dashboard of 
       expect(parts.rows[0]!.n).toBe(0);
       const ready = await fetch(`${api.url}/readyz`);
       expect(ready.status).toBe(200);
+      const metrics = await (await fetch(`${api.url}/metrics`)).text();
+      expect(metrics).toMatch(/rapport_api_events_published_total\{[^}]*role="api"[^}]*\} 3/);
+      expect(metrics).toMatch(/rapport_api_safe_processed_seq\{[^}]*\} [1-9]/);
 
       // The single-process server refuses a database the partition workers use (it would process their events again).
       const all = createApp(config, {

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pino, { type Logger } from 'pino';
+import { Counter, Gauge } from 'prom-client';
+import { createMetricsRegistry, registerMetricsRoute } from '../../http/metrics';
 import { connectNats, ensureEventStream, resolveEventStreamOptions } from '../../adapters/nats/event-stream';
 import { PartitionStream, type NatsConnectionHandle } from '../../adapters/nats/partition-stream';
 import { openPostgresPool, type PostgresPool } from '../../adapters/postgres/open-pool';
@@ -97,13 +99,36 @@ export async function startApiRole(opts: ApiRoleOptions): Promise<ApiRoleHandle>
       reloadValue().catch((err: unknown) => logger?.error({ err }, 'could not reload the value models'));
     }, opts.valueReloadMs ?? 300_000);
     valueTimer.unref();
+    // Process metrics, events this role published, and how far the workers have processed (the safe position).
+    const metrics = createMetricsRegistry({ defaultLabels: { role: 'api' } });
+    const published = new Counter({ name: 'rapport_api_events_published_total', help: 'Events this api role published to the stream (tracking API, feedback).', registers: [metrics] });
+    new Gauge({
+      name: 'rapport_api_safe_processed_seq',
+      help: 'Highest log position every partition has processed (what the read routes show).',
+      registers: [metrics],
+      async collect() {
+        this.set(await progress.safeProcessedSeq());
+      },
+    });
     app = await createApp(config, {
-      writer: { submit: (events) => sink.submit(events), onCommitted: () => () => {}, get overloaded() { return sink.overloaded || !sink.ready; }, close: () => sink.close() },
+      writer: {
+        async submit(events) {
+          const out = await sink.submit(events);
+          published.inc(events.length);
+          return out;
+        },
+        onCommitted: () => () => {},
+        get overloaded() {
+          return sink.overloaded || !sink.ready;
+        },
+        close: () => sink.close(),
+      },
       extensions: ext.list,
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(logger ? { logger } : {}),
       openStore: (c) => openAppStore({ dataDir: c.dataDir, databaseUrl: c.databaseUrl, pool: poolOptions }),
     });
+    registerMetricsRoute(app.server, metrics);
     const { url } = await app.start();
     const started = app;
     let stopped: Promise<void> | undefined;

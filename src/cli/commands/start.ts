@@ -44,8 +44,8 @@ export const registerStartCommand: RegisterCommand = (program: Command, io: CliI
       'after',
       '\nPrints one JSON line {"event":"listening","url":...} on stdout once listening; logs go to stderr.\n' +
         'Scaled-out roles: `ingest` (stateless Segment API → NATS JetStream), `worker` (stream → PostgreSQL, processing),\n' +
-        '`dispatcher` (playbook planning and delivery), `api` (admin API and dashboard, read side). Each serves /healthz and /readyz\n' +
-        'on --port; ingest, worker and dispatcher also /metrics. See docs/deploy.md.',
+        '`dispatcher` (playbook planning and delivery), `api` (admin API and dashboard, read side). Each serves /healthz, /readyz\n' +
+        'and /metrics on --port. See docs/deploy.md.',
     )
     .action(async (opts: StartOptions, cmd: Command) => {
       const role = opts.role as Role;
