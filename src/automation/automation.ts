@@ -682,7 +682,8 @@ export function createAutomation(deps: AutomationDeps): Automation {
       await store.addSuppression({ customerId: view.customerId, address: msg.to, channel: 'email', reason: 'hard_bounce', at: now, source: 'smtp' });
       emitted.push(feedbackFor(VOCABULARY.emailBounced, action, e, view, msg.promotional, now, { bounce_type: 'hard', reason: r.error }, `bounced:${action.id}`));
     }
-    log?.warn({ action: action.id, error: r.error }, 'send failed; dead-lettered');
+    // A channel without settings is not a delivery failure to look into: the action fails, no dead letter.
+    if (!r.notConfigured) log?.warn({ action: action.id, error: r.error }, 'send failed; dead-lettered');
     const f = await follow(pb, e, index + 1, view, now, now);
     const payload = msg.channel === 'webhook' ? { url: msg.url, body: msg.body } : msg.channel === 'email' ? { to: msg.to, subject: msg.subject } : null;
     return {
@@ -694,7 +695,7 @@ export function createAutomation(deps: AutomationDeps): Automation {
         now,
         next: f.next,
         enrolment: { id: e.id, ...(f.done ? { status: 'done' as const } : {}) },
-        deadLetter: { actionId: action.id, channel: msg.channel, error: r.error, attempts: action.attempts, at: now, payload },
+        ...(r.notConfigured ? {} : { deadLetter: { actionId: action.id, channel: msg.channel, error: r.error, attempts: action.attempts, at: now, payload } }),
       },
     };
   }

@@ -91,7 +91,7 @@ export function createSwitchableEmailChannel(opts: SwitchableEmailOptions): Chan
       if (!cfg.smtpUrl) {
         if (current) retire(current);
         current = null;
-        return { ok: false, permanent: true, error: 'no email channel configured: set the SMTP URL in Settings or RAPPORT_SMTP_URL' };
+        return { ok: false, permanent: true, notConfigured: true, error: 'no email channel configured: set the SMTP URL in Settings or RAPPORT_SMTP_URL' };
       }
       const key = JSON.stringify([cfg.smtpUrl, cfg.from, cfg.maxConnections, cfg.ratePerSecond]);
       // No await between the comparison and the swap: concurrent sends agree on one generation.

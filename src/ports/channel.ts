@@ -62,10 +62,13 @@ export interface InAppMessage extends OutboundBase {
 /** Any outbound message. */
 export type OutboundMessage = EmailMessage | WebhookMessage | TaskMessage | InAppMessage;
 
-/** Outcome of one send. `permanent` failures are not retried; `hardBounce` suppresses the address. */
+/**
+ * Outcome of one send. `permanent` failures are not retried; `hardBounce` suppresses the address;
+ * `notConfigured` (the channel has no settings yet, e.g. no SMTP URL) fails the action without a dead letter.
+ */
 export type SendResult =
   | { readonly ok: true; readonly providerId?: string }
-  | { readonly ok: false; readonly permanent: boolean; readonly error: string; readonly hardBounce?: boolean };
+  | { readonly ok: false; readonly permanent: boolean; readonly error: string; readonly hardBounce?: boolean; readonly notConfigured?: boolean };
 
 /** One channel. */
 export interface ChannelAdapter {

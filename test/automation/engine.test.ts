@@ -7,6 +7,7 @@ import { createSqliteAutomationStore } from '../../src/adapters/sqlite/sqlite-au
 import { createWebhookChannel } from '../../src/adapters/webhook/webhook-channel';
 import { createAutomation, type Automation } from '../../src/automation/automation';
 import { createInMemoryCustomerDirectory, type InMemoryCustomerDirectory } from '../../src/automation/in-memory-customer-directory';
+import { createSwitchableEmailChannel } from '../../src/automation/channels';
 import { staticPlaybookRegistry } from '../../src/automation/playbook-registry';
 import { createInAppChannel, createTaskChannel } from '../../src/automation/store-channels';
 import type { AutomationConfigInput } from '../../src/automation/config';
@@ -254,6 +255,20 @@ describe('channels: retries, dead letters, bounces, inbox', () => {
       await hook.close();
       await bad.close();
     }
+  });
+
+  it('e-mail with no SMTP configured fails the action without a dead letter, and the flow goes on', async () => {
+    const settings = { current: async () => ({ email: { smtpUrl: null, from: 'T <t@t.test>', maxConnections: 1, ratePerSecond: 10 }, webhooks: { timeoutMs: 1000, secret: 's' } }) };
+    const sent: OutboundMessage[] = [];
+    const h = harness([pb({ id: 'n', trigger: entered('at_risk'), steps: [mail(), { id: 'after', send: { channel: 'in_app', template: 'plain' } }] })], [customer('c1')], {
+      channels: { email: createSwitchableEmailChannel({ settings }), in_app: recording('in_app', sent) },
+    });
+    await h.automation.handle(changed('c1', 'at_risk', 1));
+    await h.automation.dispatchDue();
+    await h.automation.dispatchDue();
+    expect(await h.store.getAction('n:m:c1:1')).toMatchObject({ status: 'failed', reason: expect.stringContaining('no email channel configured') });
+    expect(await h.store.listDeadLetters(10)).toEqual([]);
+    expect(sent).toHaveLength(1);
   });
 
   it('an SMTP 550 is a hard bounce: suppressed, Email Bounced emitted, dead-lettered', async () => {

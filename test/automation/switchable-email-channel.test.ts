@@ -56,7 +56,7 @@ describe('switchable e-mail channel', () => {
 
   it('fails permanently with a hint when no SMTP URL is configured anywhere', async () => {
     const channel = createSwitchableEmailChannel({ settings: settings({}) });
-    expect(await channel.send(message('x@example.com'))).toEqual({ ok: false, permanent: true, error: expect.stringMatching(/no email channel configured: set the SMTP URL in Settings/) });
+    expect(await channel.send(message('x@example.com'))).toEqual({ ok: false, permanent: true, notConfigured: true, error: expect.stringMatching(/no email channel configured: set the SMTP URL in Settings/) });
     await channel.close?.();
   });
 
