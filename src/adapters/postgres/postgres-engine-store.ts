@@ -9,7 +9,7 @@ import {
 import {
   contributionOf,
   dayOf,
-  displayName,
+  customerRowValues,
   rowToCustomer,
   TotalsDelta,
   traitIndexValue,
@@ -350,23 +350,7 @@ async function upsertCustomers(c: PostgresClient, batch: EngineCommit, agg: Comm
        event_count = excluded.event_count, state = excluded.state, indicators = excluded.indicators,
        classifications = excluded.classifications, purchase_days = excluded.purchase_days
      RETURNING (xmax = 0) AS inserted`,
-    columns(customers, 15, (x) => [
-      x.id,
-      x.userId,
-      x.email,
-      displayName(x.traits),
-      JSON.stringify(x.anonymousIds),
-      JSON.stringify(x.traits),
-      JSON.stringify(x.traitTimes),
-      JSON.stringify(x.groups),
-      x.firstSeen,
-      x.lastSeen,
-      x.eventCount,
-      x.state ? Buffer.from(x.state.buffer, x.state.byteOffset, x.state.byteLength) : null,
-      JSON.stringify(x.indicators),
-      JSON.stringify(x.classifications),
-      x.purchaseDays ? JSON.stringify(x.purchaseDays) : null,
-    ]),
+    columns(customers, 15, customerRowValues),
   );
   // xmax = 0 on a returned row means it was inserted, not updated: new customers for the total.
   return { customers, added: up.rows.filter((r) => r.inserted).length };

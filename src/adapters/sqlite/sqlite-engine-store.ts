@@ -56,6 +56,31 @@ export function displayName(traits: Record<string, unknown>): string | null {
   return parts.length ? parts.join(' ') : null;
 }
 
+/**
+ * A customer as the 15 column values of the `customers` row, in column order (id, user_id, email, name,
+ * anonymous_ids, traits, trait_times, groups_json, first_seen, last_seen, event_count, state, indicators,
+ * classifications, purchase_days): the inverse of {@link rowToCustomer}, shared by both adapters.
+ */
+export function customerRowValues(c: CustomerRecord): unknown[] {
+  return [
+    c.id,
+    c.userId,
+    c.email,
+    displayName(c.traits),
+    JSON.stringify(c.anonymousIds),
+    JSON.stringify(c.traits),
+    JSON.stringify(c.traitTimes),
+    JSON.stringify(c.groups),
+    c.firstSeen,
+    c.lastSeen,
+    c.eventCount,
+    c.state ? Buffer.from(c.state.buffer, c.state.byteOffset, c.state.byteLength) : null,
+    JSON.stringify(c.indicators),
+    JSON.stringify(c.classifications),
+    c.purchaseDays ? JSON.stringify(c.purchaseDays) : null,
+  ];
+}
+
 const CHUNK = 500;
 
 /** UTC day number of an event time: the resolution of the per-day type counts. */
@@ -322,23 +347,7 @@ export class SqliteEngineStore implements EngineStore {
           totals.add(t.lens, t.type, -1, before);
           lensTypes.set(t.lens, t.type);
         }
-        s.upsertCustomer.run(
-          c.id,
-          c.userId,
-          c.email,
-          displayName(c.traits),
-          JSON.stringify(c.anonymousIds),
-          JSON.stringify(c.traits),
-          JSON.stringify(c.traitTimes),
-          JSON.stringify(c.groups),
-          c.firstSeen,
-          c.lastSeen,
-          c.eventCount,
-          c.state ? Buffer.from(c.state.buffer, c.state.byteOffset, c.state.byteLength) : null,
-          JSON.stringify(c.indicators),
-          JSON.stringify(c.classifications),
-          c.purchaseDays ? JSON.stringify(c.purchaseDays) : null,
-        );
+        s.upsertCustomer.run(...customerRowValues(c));
         for (const cl of Object.values(c.classifications)) s.upsertType.run(c.id, cl.lens, cl.type, cl.probability, cl.since);
         for (const cl of Object.values(c.classifications)) lensTypes.set(cl.lens, cl.type);
         const after = contributionOf(c.indicators);
