@@ -1,9 +1,10 @@
-import { useRef, useState } from 'react';
+import { useState } from 'react';
 import { api, ApiError, type Distribution } from '../api';
 import { Async, Card, Chart, Empty, ErrorBox, useApi } from '../components';
 import { label, num, pct } from '../format';
 import { Link } from '../router';
-import { jumpTo, useYamlValidation, type YamlError } from '../yaml-editing';
+import { useYamlValidation, type YamlError } from '../yaml-editing';
+import { YamlEditor } from '../yaml-editor';
 import { useSession } from '../session';
 
 interface Preview {
@@ -87,12 +88,9 @@ function Editor(props: { name: string; initial: string; origin: string; canEdit:
   const [busy, setBusy] = useState<'preview' | 'save' | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [failure, setFailure] = useState<Error | null>(null);
-  const area = useRef<HTMLTextAreaElement>(null);
 
   // Validate as you type: debounced, the latest answer wins.
   const { errors, setErrors, checking } = useYamlValidation('/api/lenses/validate', text, setFailure);
-
-  const jump = (e: YamlError) => jumpTo(area.current, text, e.line, e.column);
 
   const runPreview = async () => {
     setBusy('preview');
@@ -128,48 +126,27 @@ function Editor(props: { name: string; initial: string; origin: string; canEdit:
         {props.origin === 'builtin' ? 'This is the built-in file; saving writes your own copy to <data>/lenses, which overrides it.' : 'This is your own lens file.'}
         {props.canEdit ? '' : ' Your role (viewer) can look and preview but not save.'}
       </p>
-      <div className="editor">
-        <label className="sr" htmlFor="lens-yaml">
-          Lens YAML
-        </label>
-        <textarea id="lens-yaml" ref={area} value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} rows={24} data-testid="lens-yaml" />
-        <div className="editor-side">
-          <div className={ok ? 'status ok' : errors && errors.length ? 'status bad' : 'status'} role="status" aria-live="polite" data-testid="lens-status">
-            {checking ? 'Checking…' : errors === null ? 'Not checked yet' : ok ? '✓ Valid lens' : `${errors.length} problem${errors.length === 1 ? '' : 's'}`}
-          </div>
-          {errors && errors.length ? (
-            <ul className="lens-errors" data-testid="lens-errors">
-              {errors.map((e, i) => (
-                <li key={i}>
-                  <button type="button" className="link" onClick={() => jump(e)}>
-                    line {e.line}, column {e.column}
-                  </button>
-                  : {e.message}
-                </li>
-              ))}
-            </ul>
-          ) : null}
-          <div className="buttons">
-            <button type="button" onClick={() => void runPreview()} disabled={!ok || busy !== null}>
-              {busy === 'preview' ? 'Previewing…' : 'Preview the change'}
+      <YamlEditor kind="lens" label="Lens YAML" text={text} onChange={setText} errors={errors} checking={checking}>
+        <div className="buttons">
+          <button type="button" onClick={() => void runPreview()} disabled={!ok || busy !== null}>
+            {busy === 'preview' ? 'Previewing…' : 'Preview the change'}
+          </button>
+          {props.canEdit ? (
+            <button type="button" className="primary" onClick={() => void save()} disabled={!ok || busy !== null}>
+              {busy === 'save' ? 'Saving…' : 'Save'}
             </button>
-            {props.canEdit ? (
-              <button type="button" className="primary" onClick={() => void save()} disabled={!ok || busy !== null}>
-                {busy === 'save' ? 'Saving…' : 'Save'}
-              </button>
-            ) : null}
-            <button type="button" onClick={() => setText(props.initial)} disabled={text === props.initial}>
-              Revert
-            </button>
-          </div>
-          {message ? (
-            <p className="ok" role="status">
-              {message}
-            </p>
           ) : null}
-          {failure ? <ErrorBox error={failure} /> : null}
+          <button type="button" onClick={() => setText(props.initial)} disabled={text === props.initial}>
+            Revert
+          </button>
         </div>
-      </div>
+        {message ? (
+          <p className="ok" role="status">
+            {message}
+          </p>
+        ) : null}
+        {failure ? <ErrorBox error={failure} /> : null}
+      </YamlEditor>
       {preview ? (
         <div data-testid="lens-preview">
           <h3>Preview: how the distribution would change</h3>

@@ -1,10 +1,11 @@
-import { useRef, useState } from 'react';
+import { useState } from 'react';
 import { api, ApiError } from '../api';
 import { Async, Card, Chart, Empty, ErrorBox, NotAvailable, useApi } from '../components';
 import { label, money, num, pct, when } from '../format';
 import { Link, useRoute } from '../router';
 import { useSession } from '../session';
-import { jumpTo, useYamlValidation, type YamlError } from '../yaml-editing';
+import { useYamlValidation, type YamlError } from '../yaml-editing';
+import { YamlEditor } from '../yaml-editor';
 
 interface PlaybookSummary {
   id: string;
@@ -353,7 +354,6 @@ export function PlaybookEditor(props: { id: string | null; initial: string; orig
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
   const [failure, setFailure] = useState<Error | null>(null);
-  const area = useRef<HTMLTextAreaElement>(null);
 
   // Validate as you type: debounced, the latest answer wins.
   const { errors, setErrors, checking } = useYamlValidation<{ ok: boolean; id?: string; errors: YamlError[] }>(
@@ -362,8 +362,6 @@ export function PlaybookEditor(props: { id: string | null; initial: string; orig
     setFailure,
     (r) => setParsedId(r.id ?? null),
   );
-
-  const jump = (e: YamlError) => jumpTo(area.current, text, e.line, e.column);
 
   const target = props.id ?? parsedId;
   const save = async () => {
@@ -395,45 +393,24 @@ export function PlaybookEditor(props: { id: string | null; initial: string; orig
             : 'This is your own playbook file in <data>/playbooks.'}
         {props.canEdit ? '' : ' Your role (viewer) can look and validate but not save.'}
       </p>
-      <div className="editor">
-        <label className="sr" htmlFor="playbook-yaml">
-          Playbook YAML
-        </label>
-        <textarea id="playbook-yaml" ref={area} value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} rows={24} data-testid="playbook-yaml" />
-        <div className="editor-side">
-          <div className={ok ? 'status ok' : errors && errors.length ? 'status bad' : 'status'} role="status" aria-live="polite" data-testid="playbook-status">
-            {checking ? 'Checking…' : errors === null ? 'Not checked yet' : ok ? '✓ Valid playbook' : `${errors.length} problem${errors.length === 1 ? '' : 's'}`}
-          </div>
-          {errors && errors.length ? (
-            <ul className="lens-errors" data-testid="playbook-errors">
-              {errors.map((e, i) => (
-                <li key={i}>
-                  <button type="button" className="link" onClick={() => jump(e)}>
-                    line {e.line}, column {e.column}
-                  </button>
-                  : {e.message}
-                </li>
-              ))}
-            </ul>
-          ) : null}
-          <div className="buttons">
-            {props.canEdit ? (
-              <button type="button" className="primary" onClick={() => void save()} disabled={!ok || busy || !target}>
-                {busy ? 'Saving…' : props.id === null ? `Create ${target ?? ''}`.trim() : 'Save'}
-              </button>
-            ) : null}
-            <button type="button" onClick={() => setText(props.initial)} disabled={text === props.initial}>
-              Revert
+      <YamlEditor kind="playbook" label="Playbook YAML" text={text} onChange={setText} errors={errors} checking={checking}>
+        <div className="buttons">
+          {props.canEdit ? (
+            <button type="button" className="primary" onClick={() => void save()} disabled={!ok || busy || !target}>
+              {busy ? 'Saving…' : props.id === null ? `Create ${target ?? ''}`.trim() : 'Save'}
             </button>
-          </div>
-          {message ? (
-            <p className="ok" role="status" data-testid="playbook-saved">
-              {message}
-            </p>
           ) : null}
-          {failure ? <ErrorBox error={failure} /> : null}
+          <button type="button" onClick={() => setText(props.initial)} disabled={text === props.initial}>
+            Revert
+          </button>
         </div>
-      </div>
+        {message ? (
+          <p className="ok" role="status" data-testid="playbook-saved">
+            {message}
+          </p>
+        ) : null}
+        {failure ? <ErrorBox error={failure} /> : null}
+      </YamlEditor>
     </Card>
   );
 }
