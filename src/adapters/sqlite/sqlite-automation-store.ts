@@ -6,103 +6,13 @@ import type {
   AutomationStore,
   DeadLetter,
   Enrolment,
-  InboxItem,
   OutcomeRow,
   ScheduledAction,
-  Suppression,
-  Task,
 } from '../../ports/automation-store';
+import { num, optNum, optStr, toAction, toEnrolment, toInbox, toSuppression, toTask } from './automation-rows';
 import type { SqliteDatabase } from './open-database';
 
 type Row = Record<string, unknown>;
-
-const num = (v: unknown): number => Number(v);
-const optNum = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-const optStr = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-
-function toAction(r: Row): ScheduledAction {
-  return {
-    id: String(r.id),
-    enrolmentId: String(r.enrolment_id),
-    playbookId: String(r.playbook_id),
-    stepId: String(r.step_id),
-    customerId: String(r.customer_id),
-    due: num(r.due),
-    status: r.status as ActionStatus,
-    attempts: num(r.attempts),
-    leaseUntil: optNum(r.lease_until),
-    reason: optStr(r.reason),
-    waitEvent: optStr(r.wait_event),
-    matched: r.matched === 1,
-    deferredSince: optNum(r.deferred_since),
-    createdAt: num(r.created_at),
-  };
-}
-
-function toEnrolment(r: Row): Enrolment {
-  return {
-    id: String(r.id),
-    playbookId: String(r.playbook_id),
-    customerId: String(r.customer_id),
-    triggerKey: String(r.trigger_key),
-    enteredAt: num(r.entered_at),
-    holdout: r.holdout === 1,
-    variant: optStr(r.variant),
-    policyLens: String(r.policy_lens),
-    type: optStr(r.type),
-    status: r.status as Enrolment['status'],
-    reached: r.reached === 1,
-    convertedAt: optNum(r.converted_at),
-    revenue: num(r.revenue),
-    unsubscribed: r.unsubscribed === 1,
-    goalEvent: String(r.goal_event),
-    goalWithin: num(r.goal_within),
-  };
-}
-
-function toTask(r: Row): Task {
-  return {
-    id: String(r.id),
-    actionId: String(r.action_id),
-    playbookId: String(r.playbook_id),
-    customerId: String(r.customer_id),
-    userId: String(r.user_id),
-    assignee: String(r.assignee),
-    queue: optStr(r.queue),
-    kind: r.kind as Task['kind'],
-    title: String(r.title),
-    description: String(r.description),
-    dueAt: optNum(r.due_at),
-    createdAt: num(r.created_at),
-    status: r.status as Task['status'],
-    completedAt: optNum(r.completed_at),
-    outcome: optStr(r.outcome),
-  };
-}
-
-function toSuppression(r: Row): Suppression {
-  return {
-    customerId: String(r.customer_id),
-    address: optStr(r.address),
-    channel: r.channel as Channel,
-    reason: String(r.reason),
-    at: num(r.at),
-    source: String(r.source),
-  };
-}
-
-function toInbox(r: Row): InboxItem {
-  return {
-    id: String(r.id),
-    userId: String(r.user_id),
-    customerId: String(r.customer_id),
-    playbookId: String(r.playbook_id),
-    title: String(r.title),
-    body: String(r.body),
-    createdAt: num(r.created_at),
-    readAt: optNum(r.read_at),
-  };
-}
 
 /**
  * The automation store on the embedded SQLite database (the shared `<data>/rapport.db`, opened
