@@ -17,7 +17,8 @@
  *
  * Run: npm run bench:scale   (needs RAPPORT_TEST_DATABASE_URL or DATABASE_URL, and RAPPORT_TEST_NATS_URL or NATS_URL)
  * Env: BENCH_CUSTOMERS (800), BENCH_DAYS (365), BENCH_PARTITIONS (16), BENCH_WORKERS (1,2,3), BENCH_STEADY_S (10),
- * BENCH_STEADY_SHARE (0.5: the steady rate as a share of the workers' backlog throughput).
+ * BENCH_STEADY_SHARE (0.5: the steady rate as a share of the workers' backlog throughput), BENCH_WORKER_NODE_ARGS
+ * (extra node arguments for the workers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  * Prints human lines; the last line is one JSON object with the figures.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -48,6 +49,8 @@ const WORKERS = (process.env['BENCH_WORKERS'] ?? '1,2,3').split(',').map(Number)
 const STEADY_S = Number(process.env['BENCH_STEADY_S'] ?? 10);
 /** Steady rate as a share of the workers' backlog throughput. */
 const STEADY_SHARE = Number(process.env['BENCH_STEADY_SHARE'] ?? 0.5);
+/** Extra node arguments for the worker processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them. */
+const WORKER_NODE_ARGS = (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
 const SCHEMA = 'rapport_bench_scale';
 const STREAM = 'RAPPORT_BENCH_SCALE';
 const PREFIX = 'rapport_bench_scale';
@@ -88,7 +91,7 @@ async function spawnWorker(id: string, dataDir: string): Promise<Worker> {
     rebalanceEveryMs: 500,
     poolSize: 8,
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, RAPPORT_WORKER_FIXTURE: JSON.stringify(settings) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...WORKER_NODE_ARGS, '--import', 'tsx', script], { env: { ...process.env, RAPPORT_WORKER_FIXTURE: JSON.stringify(settings) }, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';

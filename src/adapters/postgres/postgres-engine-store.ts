@@ -17,6 +17,7 @@ import {
   type Contribution,
 } from '../sqlite/sqlite-engine-store';
 import { decodeEventRow, type EventRow } from '../sqlite/sqlite-event-log';
+import { recordsetJson, recordsetSql, type RecordsetColumn } from './json-recordset';
 import { inTransaction, type PostgresClient, type PostgresPool } from './open-pool';
 import { partitionCheckpointName } from './postgres-partition-progress';
 import { LeaseLostError } from '../../domain/errors';
@@ -334,6 +335,28 @@ async function upsertIdentities(c: PostgresClient, batch: EngineCommit): Promise
   );
 }
 
+/** `customerRowValues` column by column: the JSON columns travel as they are (see json-recordset.ts). */
+const CUSTOMER_COLUMNS: readonly RecordsetColumn[] = (
+  [
+    ['id', 'text'],
+    ['user_id', 'text'],
+    ['email', 'text'],
+    ['name', 'text'],
+    ['anonymous_ids', 'json'],
+    ['traits', 'json'],
+    ['trait_times', 'json'],
+    ['groups_json', 'json'],
+    ['first_seen', 'bigint'],
+    ['last_seen', 'bigint'],
+    ['event_count', 'bigint'],
+    ['state', 'bytea'],
+    ['indicators', 'json'],
+    ['classifications', 'json'],
+    ['purchase_days', 'json'],
+  ] as const
+).map(([name, kind]) => ({ name, kind }));
+const CUSTOMER_SET = recordsetSql(CUSTOMER_COLUMNS);
+
 async function upsertCustomers(c: PostgresClient, batch: EngineCommit, agg: CommitAggregates): Promise<{ customers: CustomerRecord[]; added: number }> {
   if (batch.customers.length === 0) return { customers: [], added: 0 };
   // Key order: a stable lock order between concurrent committers, and neighbouring rows share pages.
@@ -342,15 +365,14 @@ async function upsertCustomers(c: PostgresClient, batch: EngineCommit, agg: Comm
   const up = await c.query<{ inserted: boolean }>(
     `INSERT INTO customers (id, user_id, email, name, anonymous_ids, traits, trait_times, groups_json,
        first_seen, last_seen, event_count, state, indicators, classifications, purchase_days)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-       $9::bigint[], $10::bigint[], $11::bigint[], $12::bytea[], $13::text[], $14::text[], $15::text[])
+     SELECT ${CUSTOMER_SET.select.join(', ')} FROM ${CUSTOMER_SET.from}
      ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, email = excluded.email, name = excluded.name,
        anonymous_ids = excluded.anonymous_ids, traits = excluded.traits, trait_times = excluded.trait_times,
        groups_json = excluded.groups_json, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
        event_count = excluded.event_count, state = excluded.state, indicators = excluded.indicators,
        classifications = excluded.classifications, purchase_days = excluded.purchase_days
      RETURNING (xmax = 0) AS inserted`,
-    columns(customers, 15, customerRowValues),
+    [recordsetJson(CUSTOMER_COLUMNS, customers.map(customerRowValues))],
   );
   // xmax = 0 on a returned row means it was inserted, not updated: new customers for the total.
   return { customers, added: up.rows.filter((r) => r.inserted).length };

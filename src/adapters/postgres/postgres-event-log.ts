@@ -1,7 +1,26 @@
 import type { StoredEvent } from '../../domain/event';
 import type { AppendOutcome, EventLog } from '../../ports/event-log';
 import { decodeRow, encodeEventRow, type EventRow } from '../sqlite/sqlite-event-log';
+import { recordsetJson, recordsetSql, type RecordsetColumn } from './json-recordset';
 import { inTransaction, type PostgresClient, type PostgresPool } from './open-pool';
+
+/** `encodeEventRow`'s columns, then the partition and the row's position (see json-recordset.ts). */
+const EVENT_COLUMNS: readonly RecordsetColumn[] = (
+  [
+    ['message_id', 'text'],
+    ['type', 'text'],
+    ['user_id', 'text'],
+    ['anonymous_id', 'text'],
+    ['event', 'text'],
+    ['timestamp', 'bigint'],
+    ['received_at', 'bigint'],
+    ['source_id', 'text'],
+    ['data', 'json'],
+    ['partition', 'integer'],
+    ['ord', 'integer'],
+  ] as const
+).map(([name, kind]) => ({ name, kind }));
+const EVENT_SET = recordsetSql(EVENT_COLUMNS);
 
 /**
  * Event log on PostgreSQL. `append` is one transaction: claim the messageIds (INSERT ... ON CONFLICT,
@@ -67,22 +86,19 @@ export async function appendEventsIn(
   keep.sort((a, b) => a - b);
   const out: AppendOutcome[] = events.map(() => ({ duplicate: true }) as const);
   if (keep.length === 0) return out;
-  const cols: unknown[][] = Array.from({ length: 10 }, () => []);
+  const rows: unknown[][] = [];
   for (const i of keep) {
     const row: unknown[] = [];
     encodeEventRow(events[i] as StoredEvent, row);
-    row.push(typeof partition === 'number' || partition === null ? partition : partition[i]);
-    row.forEach((v, c) => (cols[c] as unknown[]).push(v));
+    row.push(typeof partition === 'number' || partition === null ? partition : partition[i], rows.length);
+    rows.push(row);
   }
-  // ORDER BY ord: identity values are assigned in input order.
+  // ORDER BY the row's position: identity values are assigned in input order.
   const inserted = await client.query<{ seq: number; message_id: string }>(
     `INSERT INTO events (message_id, type, user_id, anonymous_id, event, timestamp, received_at, source_id, data, partition)
-     SELECT m, t, u, a, e, ts, r, s, d, p
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::integer[])
-            WITH ORDINALITY AS x(m, t, u, a, e, ts, r, s, d, p, ord)
-      ORDER BY ord
+     SELECT ${EVENT_SET.select.slice(0, -1).join(', ')} FROM ${EVENT_SET.from} ORDER BY x."ord"
      RETURNING seq, message_id`,
-    cols,
+    [recordsetJson(EVENT_COLUMNS, rows)],
   );
   const seqOf = new Map(inserted.rows.map((r) => [r.message_id, r.seq]));
   for (const i of keep) out[i] = { seq: seqOf.get((events[i] as StoredEvent).messageId) as number };
