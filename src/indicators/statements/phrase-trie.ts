@@ -5,13 +5,19 @@ export interface TrieNode {
   exact: Map<string, TrieNode> | null;
   /** Wildcard edges: token prefix → child (`switch*`). */
   prefix: Array<[string, TrieNode]> | null;
+  /**
+   * `prefix` grouped by the first UTF-16 unit of the prefix, each group in `prefix` order (a token can only
+   * start with prefixes of its own first unit): matching tries a handful of edges, not all of them.
+   * Null when the node has no prefix edges or one of them is empty (then `prefix` is scanned).
+   */
+  prefixByFirst: Map<string, Array<[string, TrieNode]>> | null;
   /** Cues whose phrase ends here; an empty list marks an ignore phrase (matched, counts nothing). */
   cues: CueName[] | null;
   /** The phrase as written in the lexicon (first one wins). */
   phrase: string | null;
 }
 
-const newNode = (): TrieNode => ({ exact: null, prefix: null, cues: null, phrase: null });
+const newNode = (): TrieNode => ({ exact: null, prefix: null, prefixByFirst: null, cues: null, phrase: null });
 
 /**
  * Compiles cue phrases into a token trie. `tokenize` turns one written word into the tokens the
@@ -64,7 +70,24 @@ export function compilePhrases(
       node.phrase ??= phrase;
     }
   }
+  indexPrefixes(root);
   return root;
+}
+
+/** Fills `prefixByFirst` on every node with prefix edges. */
+function indexPrefixes(node: TrieNode): void {
+  if (node.prefix && node.prefix.every(([p]) => p.length > 0)) {
+    const byFirst = new Map<string, Array<[string, TrieNode]>>();
+    for (const edge of node.prefix) {
+      const first = edge[0][0]!;
+      const group = byFirst.get(first);
+      if (group) group.push(edge);
+      else byFirst.set(first, [edge]);
+    }
+    node.prefixByFirst = byFirst;
+  }
+  if (node.exact) for (const child of node.exact.values()) indexPrefixes(child);
+  if (node.prefix) for (const [, child] of node.prefix) indexPrefixes(child);
 }
 
 /** Reusable result slot so matching allocates nothing per token. */
@@ -93,7 +116,11 @@ function walk(node: TrieNode, norms: readonly string[], j: number, hit: TrieHit)
   const tok = norms[j]!;
   const child = node.exact?.get(tok);
   if (child) walk(child, norms, j + 1, hit);
-  if (node.prefix) {
-    for (const [p, c] of node.prefix) if (tok.startsWith(p)) walk(c, norms, j + 1, hit);
+  const edges = node.prefixByFirst ? node.prefixByFirst.get(tok[0]!) : node.prefix;
+  if (edges) {
+    for (let k = 0; k < edges.length; k++) {
+      const edge = edges[k]!;
+      if (tok.startsWith(edge[0])) walk(edge[1], norms, j + 1, hit);
+    }
   }
 }

@@ -1,9 +1,8 @@
-import { createRequire } from 'node:module';
-import type { WinkMethods } from 'wink-nlp';
 import { compilePhrases, longestMatch, type TrieHit, type TrieNode } from './phrase-trie';
 import { detectLanguage } from './detect-language';
 import type { LanguageLexicon, SentimentLexicon, StatementLexicon } from './statement-lexicon';
-import { foldToken, tokenizeText } from './text-tokens';
+import { foldToken, tokenizeText, tokenizeTextColumns } from './text-tokens';
+import { loadWinkPipeline, WINK_TOKEN_SIZE } from './wink-pipeline';
 import {
   emptyCues,
   type AnalyseOptions,
@@ -55,29 +54,31 @@ interface CompiledLanguage {
   readonly sentiment: CompiledSentiment;
   /** German: strip common inflection endings when a word is not found as written. */
   readonly stemFallback: boolean;
-  /** Valence per token seen so far (a pure function of the lexicon: see valenceOf). */
-  readonly valences: Map<string, number>;
+  /** What the lexicon says about each token seen so far (a pure function of the lexicon: see infoOf). */
+  readonly infos: Map<string, TokenInfo>;
+}
+
+/** Everything the analysis looks up per token, resolved once per distinct (folded) token. */
+interface TokenInfo {
+  /** The phrase trie has an edge for it at the root: a phrase may start here. */
+  readonly startsPhrase: boolean;
+  /** Lexicon valence (0 = none). */
+  readonly valence: number;
+  readonly negator: boolean;
+  readonly postNegator: boolean;
+  /** A clause word that ends a negation scope ("but", "aber"). */
+  readonly boundary: boolean;
+  /** Multiplier for a following sentiment word, when it is an intensifier. */
+  readonly intensifier: number | undefined;
 }
 
 /** Token arrays of one statement, filled by the language's tokeniser. */
 interface Tokens {
   norms: string[];
+  infos: TokenInfo[];
   starts: number[];
   ends: number[];
   punct: boolean[];
-}
-
-const requireCjs = createRequire(import.meta.url);
-let winkInstance: WinkMethods | undefined;
-
-/** Loads wink-nlp and its English model once, on first use (never at import time). */
-function loadWink(): WinkMethods {
-  if (!winkInstance) {
-    const winkNLP = requireCjs('wink-nlp') as (model: unknown, pipe?: string[]) => WinkMethods;
-    const model: unknown = requireCjs('wink-eng-lite-web-model');
-    winkInstance = winkNLP(model, ['sbd', 'negation', 'sentiment']);
-  }
-  return winkInstance;
 }
 
 function compileSentiment(s: SentimentLexicon, tokenize: (w: string) => string[]): CompiledSentiment {
@@ -101,17 +102,40 @@ function compileSentiment(s: SentimentLexicon, tokenize: (w: string) => string[]
 
 const DE_SUFFIXES = ['em', 'en', 'er', 'es', 'e', 's'];
 
-/** Most distinct tokens whose valence is remembered per language (then the memo starts over). */
-const VALENCE_MEMO_SIZE = 50_000;
+/** A wink normal, folded, with its lexicon facts. */
+interface EnglishNormal {
+  readonly norm: string;
+  readonly info: TokenInfo;
+}
 
-/** {@link lexiconValence}, remembered per token: the prefix list is scanned once per distinct word. */
-function valenceOf(c: CompiledLanguage, norm: string): number {
-  const known = c.valences.get(norm);
+/** Wink lexeme indices remembered in arrays (the English model has ~88,000; unknown words are added after them). */
+const EN_ID_SLOTS = 1 << 17;
+
+/** Most distinct tokens whose lexicon facts are remembered per language (then the memo starts over). */
+const INFO_MEMO_SIZE = 50_000;
+
+/** The lexicon's facts about one token, remembered per token: tries, sets and the prefix list are consulted once per distinct word. */
+function infoOf(c: CompiledLanguage, norm: string): TokenInfo {
+  const known = c.infos.get(norm);
   if (known !== undefined) return known;
-  const v = lexiconValence(c, norm);
-  if (c.valences.size >= VALENCE_MEMO_SIZE) c.valences.clear();
-  c.valences.set(norm, v);
-  return v;
+  const s = c.sentiment;
+  const info: TokenInfo = {
+    startsPhrase: startsPhrase(c.trie, norm),
+    valence: lexiconValence(c, norm),
+    negator: s.negators.has(norm),
+    postNegator: s.postNegators.has(norm),
+    boundary: s.boundaries.has(norm),
+    intensifier: s.intensifiers.get(norm),
+  };
+  if (c.infos.size >= INFO_MEMO_SIZE) c.infos.clear();
+  c.infos.set(norm, info);
+  return info;
+}
+
+/** True when the trie's root has an exact edge for `norm` or a prefix edge `norm` starts with (what longestMatch needs to find anything). */
+function startsPhrase(root: TrieNode, norm: string): boolean {
+  if (root.exact?.has(norm)) return true;
+  return root.prefix?.some(([p]) => norm.startsWith(p)) ?? false;
 }
 
 function lexiconValence(c: CompiledLanguage, norm: string): number {
@@ -131,8 +155,8 @@ function lexiconValence(c: CompiledLanguage, norm: string): number {
 }
 
 /** True when token k ends a negation scope (punctuation or a clause word like "but"/"aber"). */
-function endsScope(s: CompiledSentiment, norms: readonly string[], punct: readonly boolean[], k: number): boolean {
-  return punct[k] === true || s.boundaries.has(norms[k]!);
+function endsScope(infos: readonly TokenInfo[], punct: readonly boolean[], k: number): boolean {
+  return punct[k] === true || infos[k]!.boundary;
 }
 
 function isException(s: CompiledSentiment, norms: readonly string[], i: number): boolean {
@@ -150,20 +174,16 @@ function isException(s: CompiledSentiment, norms: readonly string[], i: number):
  * pure, synchronous function of its input.
  */
 export function createStatementAnalyser(deps: StatementAnalyserDeps): StatementAnalyser {
-  const nlp = loadWink();
-  const its = nlp.its;
-  const enTokenize = (word: string): string[] =>
-    nlp
-      .readDoc(word)
-      .tokens()
-      .out(its.normal)
-      .map((t) => foldToken(String(t)));
+  // wink-nlp's tokens and document sentiment for English, without its Doc API (see wink-pipeline).
+  const wink = loadWinkPipeline();
+  const winkCache = wink.cache;
+  const enTokenize = (word: string): string[] => wink.read(word, false).normals.map((id) => foldToken(String(winkCache.value(id))));
   const deTokenize = (word: string): string[] => tokenizeText(word).map((t) => t.norm);
   const compile = (lex: LanguageLexicon, tokenize: (w: string) => string[], stemFallback: boolean): CompiledLanguage => ({
     trie: compilePhrases(lex.cues, tokenize, lex.ignore ?? []),
     sentiment: compileSentiment(lex.sentiment, tokenize),
     stemFallback,
-    valences: new Map(),
+    infos: new Map(),
   });
   const langs: Record<StatementLanguage, CompiledLanguage> = {
     en: compile(deps.lexicon.en, enTokenize, false),
@@ -175,41 +195,60 @@ export function createStatementAnalyser(deps: StatementAnalyserDeps): StatementA
   let valence = new Float64Array(64);
   let negated = new Uint8Array(64);
 
+  // Per wink lexeme index (fixed once assigned: the cache only grows): its folded normal with the lexicon's
+  // facts, and whether it is punctuation. Array slots instead of hashing the token text per occurrence;
+  // indices past the arrays (a cache grown very large) are resolved directly.
+  const enNormById: Array<EnglishNormal | undefined> = new Array<EnglishNormal | undefined>(EN_ID_SLOTS).fill(undefined);
+  const enPunctById = new Uint8Array(EN_ID_SLOTS); // 0 unknown, 1 no, 2 punctuation
+
+  function englishNormal(id: number): EnglishNormal {
+    let e = id < EN_ID_SLOTS ? enNormById[id] : undefined;
+    if (e === undefined) {
+      const norm = foldToken(winkCache.value(id));
+      e = { norm, info: infoOf(langs.en, norm) };
+      if (id < EN_ID_SLOTS) enNormById[id] = e;
+    }
+    return e;
+  }
+
+  function isPunctuation(lexeme: number): boolean {
+    const known = lexeme < EN_ID_SLOTS ? enPunctById[lexeme]! : 0;
+    if (known !== 0) return known === 2;
+    const punct = winkCache.property(lexeme, 'tokenType') === 'punctuation';
+    if (lexeme < EN_ID_SLOTS) enPunctById[lexeme] = punct ? 2 : 1;
+    return punct;
+  }
+
   function englishTokens(text: string): { tokens: Tokens; winkSentiment: number } {
-    const doc = nlp.readDoc(text);
-    const winkSentiment = Number(doc.out(its.sentiment)) || 0;
-    const toks = doc.tokens();
-    const values = toks.out() as string[];
-    const normals = toks.out(its.normal) as string[];
-    const types = toks.out(its.type) as string[];
-    const n = values.length;
-    const tokens: Tokens = { norms: new Array(n), starts: new Array(n), ends: new Array(n), punct: new Array(n) };
+    const doc = wink.read(text, true);
+    const winkSentiment = Number(doc.sentiment) || 0;
+    const { raw, normals } = doc;
+    const n = doc.count;
+    const tokens: Tokens = { norms: new Array(n), infos: new Array(n), starts: new Array(n), ends: new Array(n), punct: new Array(n) };
     let pos = 0;
     for (let i = 0; i < n; i++) {
-      const value = values[i]!;
+      const lexeme = raw[i * WINK_TOKEN_SIZE]!;
+      const value = winkCache.value(lexeme);
       const at = text.indexOf(value, pos);
       const start = at < 0 ? pos : at;
       pos = start + value.length;
-      tokens.norms[i] = foldToken(normals[i]!);
+      const e = englishNormal(normals[i]!);
+      tokens.norms[i] = e.norm;
+      tokens.infos[i] = e.info;
       tokens.starts[i] = start;
       tokens.ends[i] = pos;
-      tokens.punct[i] = types[i] === 'punctuation';
+      tokens.punct[i] = isPunctuation(lexeme);
     }
     return { tokens, winkSentiment };
   }
 
   function germanTokens(text: string): Tokens {
-    const list = tokenizeText(text);
-    const n = list.length;
-    const tokens: Tokens = { norms: new Array(n), starts: new Array(n), ends: new Array(n), punct: new Array(n) };
-    for (let i = 0; i < n; i++) {
-      const t = list[i]!;
-      tokens.norms[i] = t.norm;
-      tokens.starts[i] = t.start;
-      tokens.ends[i] = t.end;
-      tokens.punct[i] = t.punct;
-    }
-    return tokens;
+    const cols = tokenizeTextColumns(text);
+    const n = cols.norms.length;
+    const infos: TokenInfo[] = new Array(n);
+    const de = langs.de;
+    for (let i = 0; i < n; i++) infos[i] = infoOf(de, cols.norms[i]!);
+    return { norms: cols.norms, infos, starts: cols.starts, ends: cols.ends, punct: cols.punct };
   }
 
   function analyse(text: string, opts?: AnalyseOptions): StatementAnalysis {
@@ -225,7 +264,7 @@ export function createStatementAnalyser(deps: StatementAnalyserDeps): StatementA
     } else {
       tokens = germanTokens(text);
     }
-    const { norms, starts, ends, punct } = tokens;
+    const { norms, infos, starts, ends, punct } = tokens;
     const n = norms.length;
 
     if (covered.length < n) {
@@ -242,7 +281,7 @@ export function createStatementAnalyser(deps: StatementAnalyserDeps): StatementA
     // 1. Cue phrases: longest match, left to right, non-overlapping.
     const found: Array<{ start: number; end: number; cues: CueName[] }> = [];
     for (let i = 0; i < n; ) {
-      if (!punct[i] && longestMatch(c.trie, norms, i, hit)) {
+      if (!punct[i] && infos[i]!.startsPhrase && longestMatch(c.trie, norms, i, hit)) {
         const node = hit.node!;
         if (node.cues!.length === 0) {
           // Ignore phrase ("Liebe Grüße"): its words are neither cues, sentiment nor negators.
@@ -260,7 +299,7 @@ export function createStatementAnalyser(deps: StatementAnalyserDeps): StatementA
     let anySentiment = false;
     for (let i = 0; i < n; i++) {
       if (punct[i] || covered[i] === 3) continue;
-      const v = valenceOf(c, norms[i]!);
+      const v = infos[i]!.valence;
       if (v !== 0) {
         valence[i] = v;
         anySentiment = true;
@@ -269,15 +308,15 @@ export function createStatementAnalyser(deps: StatementAnalyserDeps): StatementA
 
     // 3. Negation scopes. Negators that are part of a matched phrase ("can't live without") do not negate.
     for (let i = 0; i < n; i++) {
-      const w = norms[i]!;
-      if (covered[i] || !s.negators.has(w) || isException(s, norms, i)) continue;
+      const info = infos[i]!;
+      if (covered[i] || !info.negator || isException(s, norms, i)) continue;
       let aimedForward = false;
-      for (let j = i + 1; j <= i + PRE_SCOPE[language] && j < n && !endsScope(s, norms, punct, j); j++) {
+      for (let j = i + 1; j <= i + PRE_SCOPE[language] && j < n && !endsScope(infos, punct, j); j++) {
         negated[j] = 1;
         if (j <= i + 2 && (valence[j] !== 0 || covered[j] === 1)) aimedForward = true;
       }
-      if (s.postNegators.has(w) && !aimedForward) {
-        for (let j = i - 1; j >= 0 && j >= i - POST_SCOPE && !endsScope(s, norms, punct, j); j--) negated[j] = 1;
+      if (info.postNegator && !aimedForward) {
+        for (let j = i - 1; j >= 0 && j >= i - POST_SCOPE && !endsScope(infos, punct, j); j--) negated[j] = 1;
       }
     }
 
@@ -302,7 +341,7 @@ export function createStatementAnalyser(deps: StatementAnalyserDeps): StatementA
         let v = valence[i]!;
         if (v === 0) continue;
         for (let j = i - 1; j >= 0 && j >= i - 2 && !punct[j]; j--) {
-          const f = s.intensifiers.get(norms[j]!);
+          const f = infos[j]!.intensifier;
           if (f !== undefined) {
             v *= f;
             break;
@@ -352,6 +391,8 @@ const CUE_VALENCE: Readonly<Partial<Record<CueName, number>>> = {
 };
 /** {@link CUE_VALENCE} as entries, in the same order (not rebuilt per statement). */
 const CUE_VALENCE_ENTRIES = Object.entries(CUE_VALENCE) as ReadonlyArray<readonly [CueName, number]>;
+const CUE_VALENCE_NAMES = CUE_VALENCE_ENTRIES.map(([cue]) => cue);
+const CUE_VALENCE_WEIGHTS = CUE_VALENCE_ENTRIES.map(([, w]) => w);
 
 /**
  * Word-level sentiment misreads devotion ("I can't live without it" reads as negative to a word list).
@@ -360,7 +401,8 @@ const CUE_VALENCE_ENTRIES = Object.entries(CUE_VALENCE) as ReadonlyArray<readonl
  */
 export function withCueValence(sentiment: number, cues: Readonly<Record<CueName, number>>): number {
   let v = 0;
-  for (const [cue, w] of CUE_VALENCE_ENTRIES) v += w * (cues[cue] ?? 0);
+  // Same terms in the same order as over CUE_VALENCE_ENTRIES (so the same sum), without destructuring per entry.
+  for (let k = 0; k < CUE_VALENCE_NAMES.length; k++) v += CUE_VALENCE_WEIGHTS[k]! * (cues[CUE_VALENCE_NAMES[k]!] ?? 0);
   if (v === 0) return sentiment;
   const cueScore = Math.tanh(v);
   return Math.sign(cueScore) === Math.sign(sentiment) ? (sentiment + cueScore) / 2 : 0.3 * sentiment + 0.7 * cueScore;

@@ -50,15 +50,39 @@ export interface TextToken {
 /** Splits text into folded tokens with offsets. */
 export function tokenizeText(text: string): TextToken[] {
   const out: TextToken[] = [];
+  scanTokens(text, (norm, start, end, punct) => out.push({ norm, start, end, punct }));
+  return out;
+}
+
+/** The tokens of {@link tokenizeText} as parallel columns (no object per token). */
+export interface TokenColumns {
+  norms: string[];
+  starts: number[];
+  ends: number[];
+  punct: boolean[];
+}
+
+/** {@link tokenizeText} into columns: the same tokens, for callers that read them by index. */
+export function tokenizeTextColumns(text: string): TokenColumns {
+  const cols: TokenColumns = { norms: [], starts: [], ends: [], punct: [] };
+  scanTokens(text, (norm, start, end, punct) => {
+    cols.norms.push(norm);
+    cols.starts.push(start);
+    cols.ends.push(end);
+    cols.punct.push(punct);
+  });
+  return cols;
+}
+
+function scanTokens(text: string, emit: (norm: string, start: number, end: number, punct: boolean) => void): void {
   TOKEN_RE.lastIndex = 0;
   let m: RegExpExecArray | null;
   while ((m = TOKEN_RE.exec(text)) !== null) {
     const raw = m[0];
     // Words start with a letter or digit and are never boundary punctuation: skip that regex for them.
     const punct = !WORD_START.test(raw[0]!) && BOUNDARY_PUNCT.test(raw);
-    out.push({ norm: foldToken(raw), start: m.index, end: m.index + raw.length, punct });
+    emit(foldToken(raw), m.index, m.index + raw.length, punct);
   }
-  return out;
 }
 
 /** English contractions expanded for the classifier's bag of words ("don't" → "do not"). */
