@@ -11,7 +11,8 @@
  *    Reference: raw pooled nodemailer to the same sink with the same connections.
  * 3. Dispatch 20,000 webhooks (signed, idempotency key) to a local node:http receiver in the child.
  *    Reference: raw fetch POSTs with the same concurrency.
- * Prints human-readable lines and, last, one JSON object. Env: BENCH_ACTIONS, BENCH_EMAILS, BENCH_WEBHOOKS.
+ * Prints human-readable lines and, last, one JSON object. Env: BENCH_ACTIONS, BENCH_EMAILS, BENCH_WEBHOOKS,
+ * BENCH_SMTP_CONNECTIONS, BENCH_NO_COMMIT_POINT=1 (e-mails without the exactly-once commit point, for comparison).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -144,7 +145,8 @@ async function runBench(): Promise<void> {
   const switchableEmail: ChannelAdapter = {
     channel: 'email',
     idempotent: true,
-    send: (m) => activeEmail.send(m),
+    // BENCH_NO_COMMIT_POINT=1 drops the send options: no hand-over marks (the at-least-once path), for comparison.
+    send: (m, o) => activeEmail.send(m, process.env.BENCH_NO_COMMIT_POINT === '1' ? undefined : o),
     close: async () => {
       await smtpChannels['smtp-server'].close?.();
       await smtpChannels['minimal sink'].close?.();

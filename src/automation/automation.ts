@@ -21,7 +21,7 @@ import type { Clock } from '../ports/clock';
 import type { ActionCompletion, AutomationStore, Enrolment, ScheduledAction } from '../ports/automation-store';
 import { HARD_SUPPRESSIONS } from '../ports/automation-store';
 import { optedOutPerEngine } from './engine-opt-out';
-import type { ChannelAdapter, OutboundMessage } from '../ports/channel';
+import type { ChannelAdapter, OutboundMessage, SendOptions, SendResult } from '../ports/channel';
 import { parseAutomationConfig, type AutomationConfigInput } from './config';
 import { dryRunPlaybook, type DryRunOptions, type DryRunReport } from './dry-run';
 import { computeEffectiveness, type EffectivenessReport } from './effectiveness';
@@ -97,6 +97,14 @@ const EMAIL_EVENTS: ReadonlySet<string> = new Set([
   VOCABULARY.emailMarkedAsSpam,
   VOCABULARY.unsubscribed,
 ]);
+
+/**
+ * Start of the reason of an action completed as sent although the server's acceptance was never seen: the
+ * send passed its commit point (marked handed over) and then the dispatcher died, or the connection was
+ * lost after the end of data. Such a message was delivered unless the failure fell in the instant between
+ * the mark and the final dot.
+ */
+export const HANDED_OVER_NOT_CONFIRMED = 'handed over; delivery not confirmed';
 
 /** Deterministic message ids, so a re-emitted feedback event is deduplicated by ingest. */
 export function feedbackMessageId(key: string): string {
@@ -188,6 +196,7 @@ export function createAutomation(deps: AutomationDeps): Automation {
       matched: false,
       deferredSince: null,
       createdAt: now,
+      handedOverAt: null,
     };
   }
 
@@ -308,7 +317,47 @@ export function createAutomation(deps: AutomationDeps): Automation {
 
   // ---- dispatch ------------------------------------------------------------------------------
 
-  type Outcome = { kind: 'complete'; completion: ActionCompletion } | { kind: 'defer'; due: number; reason: string };
+  /**
+   * How an executed action ends: completed, deferred, or `lost` (the lease was lost at the commit point:
+   * another dispatcher reclaimed the action and owns it now, so this one leaves the row alone).
+   */
+  type Outcome = { kind: 'complete'; completion: ActionCompletion } | { kind: 'defer'; due: number; reason: string } | { kind: 'lost'; reason: string };
+
+  // Group commit of hand-over marks (the commit point of email sends, see SendOptions.commitPoint): a mark
+  // is on its send's critical path (the final dot waits for it), so the first one commits at once (next
+  // microtask) and those asked for while a commit is under way share the next transaction; with a network
+  // store (PostgreSQL) concurrent sends thus pay one round trip between them rather than one each.
+  // (Waiting for more, e.g. to the end of the event-loop turn, saved transactions but cost more throughput
+  // in bench:automation than it saved: the 8 SMTP connections are latency-bound.)
+  let markQueue: { id: string; leaseUntil: number; resolve: (ok: boolean) => void; reject: (err: unknown) => void }[] = [];
+  let markBusy = false;
+  const flushMarks = async (): Promise<void> => {
+    while (markQueue.length > 0) {
+      const batch = markQueue;
+      markQueue = [];
+      try {
+        const marked = await store.markHandedOver(
+          batch.map((x) => ({ id: x.id, leaseUntil: x.leaseUntil })),
+          clock.now(),
+        );
+        for (const x of batch) x.resolve(marked.has(x.id));
+      } catch (err) {
+        for (const x of batch) x.reject(err);
+      }
+    }
+    markBusy = false;
+  };
+  /** Durably marks a claimed action handed over under its lease; false when the lease was lost. */
+  function markHandedOver(action: ScheduledAction): Promise<boolean> {
+    if (action.leaseUntil === null) return Promise.resolve(false);
+    const leaseUntil = action.leaseUntil;
+    return new Promise<boolean>((resolve, reject) => {
+      markQueue.push({ id: action.id, leaseUntil, resolve, reject });
+      if (markBusy) return;
+      markBusy = true;
+      queueMicrotask(() => void flushMarks());
+    });
+  }
 
   async function feedback(
     event: string,
@@ -411,6 +460,7 @@ export function createAutomation(deps: AutomationDeps): Automation {
       kind: 'complete',
       completion: { actionId: action.id, status, reason, now, next: [], ...extra },
     });
+    if (recovered && action.handedOverAt !== null) return completeHandedOver(action, now, emitted);
     const pb = deps.playbooks.get(action.playbookId);
     if (!pb) return done('cancelled', 'playbook removed');
     const e = await store.getEnrolment(action.enrolmentId);
@@ -638,6 +688,65 @@ export function createAutomation(deps: AutomationDeps): Automation {
     return dropped(b.retryAt !== null && onBlocked === 'defer' ? `${b.reason} (max_defer exceeded)` : b.reason);
   }
 
+  /**
+   * The completion of a message that went out: Email Delivered feedback, follow-ups, contact (caps) and
+   * the enrolment's reached flag. `reason` is null for a confirmed send.
+   */
+  async function sentOutcome(
+    action: ScheduledAction,
+    pb: Playbook,
+    e: Enrolment,
+    index: number,
+    view: CustomerView,
+    now: number,
+    sentAt: number,
+    emitted: EmittedMessage[],
+    email: { promotional: boolean; extra: Record<string, unknown> } | null,
+    contact: { channel: Channel; promotional: boolean } | null,
+    reason: string | null,
+  ): Promise<Outcome> {
+    if (email) emitted.push(feedbackFor(VOCABULARY.emailDelivered, action, e, view, email.promotional, sentAt, email.extra, `delivered:${action.id}`));
+    // An enrolment that ended while the message was in flight gets no follow-up.
+    const f = e.status === 'active' ? await follow(pb, e, index + 1, view, Math.max(now, action.due), now) : { next: [], done: false };
+    return {
+      kind: 'complete',
+      completion: {
+        actionId: action.id,
+        status: 'done',
+        reason,
+        now,
+        next: f.next,
+        ...(contact ? { contact: { customerId: view.customerId, channel: contact.channel, at: now, promotional: contact.promotional, actionId: action.id } } : {}),
+        enrolment: { id: e.id, ...(contact ? { reached: true } : {}), ...(f.done ? { status: 'done' as const } : {}) },
+      },
+    };
+  }
+
+  /**
+   * A recovered action whose previous dispatcher passed the commit point (it marked the action handed
+   * over, then died before recording the server's reply): the message was handed to the SMTP server, so it
+   * is completed as sent, not sent again.
+   */
+  async function completeHandedOver(action: ScheduledAction, now: number, emitted: EmittedMessage[]): Promise<Outcome> {
+    const reason = `${HANDED_OVER_NOT_CONFIRMED}: the dispatcher stopped between the hand-over and the server's reply`;
+    const pb = deps.playbooks.get(action.playbookId);
+    const index = pb ? pb.steps.findIndex((x) => x.id === action.stepId) : -1;
+    const step = pb?.steps[index];
+    const e = await store.getEnrolment(action.enrolmentId);
+    const view = await customers.get(action.customerId);
+    if (!pb || !step || !('send' in step) || !e || !view) {
+      return { kind: 'complete', completion: { actionId: action.id, status: 'done', reason, now, next: [] } };
+    }
+    const sd = step.send;
+    const at = action.handedOverAt ?? now;
+    return sentOutcome(
+      action, pb, e, index, view, now, at, emitted,
+      sd.channel === 'email' ? { promotional: sd.promotional, extra: { delivery_confirmed: false } } : null,
+      { channel: sd.channel, promotional: sd.promotional && !sd.transactional },
+      reason,
+    );
+  }
+
   async function sendVia(
     adapter: ChannelAdapter,
     msg: OutboundMessage,
@@ -650,31 +759,36 @@ export function createAutomation(deps: AutomationDeps): Automation {
     emitted: EmittedMessage[],
     contact: { channel: Channel; promotional: boolean } | null,
   ): Promise<Outcome> {
-    let r;
+    let leaseLost = false;
+    // Email: the SMTP channel calls this inside the DATA phase, before the final dot (see SendOptions).
+    const opts: SendOptions | undefined =
+      msg.channel === 'email'
+        ? {
+            commitPoint: async () => {
+              const ok = await markHandedOver(action);
+              if (!ok) leaseLost = true;
+              return ok;
+            },
+          }
+        : undefined;
+    let r: SendResult;
     try {
-      r = await limiter(msg.channel).run(() => adapter.send(msg));
+      r = await limiter(msg.channel).run(() => adapter.send(msg, opts));
     } catch (err) {
       r = { ok: false as const, permanent: false, error: err instanceof Error ? err.message : String(err) };
     }
     const sentAt = clock.now();
     if (r.ok) {
-      if (msg.channel === 'email') {
-        emitted.push(feedbackFor(VOCABULARY.emailDelivered, action, e, view, msg.promotional, sentAt, { email_subject: msg.subject }, `delivered:${action.id}`));
-      }
-      const f = await follow(pb, e, index + 1, view, Math.max(now, action.due), now);
-      return {
-        kind: 'complete',
-        completion: {
-          actionId: action.id,
-          status: 'done',
-          reason: null,
-          now,
-          next: f.next,
-          ...(contact ? { contact: { customerId: view.customerId, channel: contact.channel, at: now, promotional: contact.promotional, actionId: action.id } } : {}),
-          enrolment: { id: e.id, ...(contact ? { reached: true } : {}), ...(f.done ? { status: 'done' as const } : {}) },
-        },
-      };
+      return sentOutcome(
+        action, pb, e, index, view, now, sentAt, emitted,
+        msg.channel === 'email' ? { promotional: msg.promotional, extra: { email_subject: msg.subject, ...(r.unconfirmed ? { delivery_confirmed: false } : {}) } } : null,
+        contact,
+        r.unconfirmed ? `${HANDED_OVER_NOT_CONFIRMED}: ${r.unconfirmed}` : null,
+      );
     }
+    // Another dispatcher reclaimed the action (our lease expired) and owns it now: the send was
+    // aborted before the end of data, and the row is not ours to defer or complete.
+    if (leaseLost) return { kind: 'lost', reason: r.error };
     if (!r.permanent && action.attempts < config.maxAttempts) {
       return { kind: 'defer', due: now + config.retryBaseMs * 2 ** (action.attempts - 1), reason: `retry: ${r.error}` };
     }
@@ -756,6 +870,7 @@ export function createAutomation(deps: AutomationDeps): Automation {
           }
           // A deferral always moves forward in time, so this round cannot spin on it.
           if (out.kind === 'defer') await store.defer(action.id, Math.max(out.due, now + 1), out.reason, now);
+          else if (out.kind === 'lost') log?.warn({ action: action.id, reason: out.reason }, 'lease lost at the commit point; left to the dispatcher that reclaimed it');
           else {
             pendingCompletions.push(out.completion);
             pendingEmits.push(...emitted);

@@ -64,7 +64,8 @@ interface Generation {
  * Email whose SMTP transport follows the settings: every send reads the effective configuration (cached by
  * the settings service) and, when the URL, sender or pool changed, opens a new pool for it; the old pool is
  * closed once the sends it already started have finished, so nothing in flight is cut off. Without an SMTP
- * URL a send fails permanently with a message saying how to configure one.
+ * URL a send fails permanently with a message saying how to configure one. Send options (the commit point)
+ * are passed through to the pool.
  */
 export function createSwitchableEmailChannel(opts: SwitchableEmailOptions): ChannelAdapter {
   const create =
@@ -86,7 +87,7 @@ export function createSwitchableEmailChannel(opts: SwitchableEmailOptions): Chan
   return {
     channel: 'email',
     idempotent: true,
-    async send(m): Promise<SendResult> {
+    async send(m, sendOpts): Promise<SendResult> {
       const cfg = (await opts.settings.current()).email;
       if (!cfg.smtpUrl) {
         if (current) retire(current);
@@ -102,7 +103,8 @@ export function createSwitchableEmailChannel(opts: SwitchableEmailOptions): Chan
       const g = current;
       g.inFlight++;
       try {
-        return await g.adapter.send(m);
+        // The commit point (exactly-once hand-over) goes to the pool that sends.
+        return await g.adapter.send(m, sendOpts);
       } finally {
         g.inFlight--;
         finish(g);

@@ -32,6 +32,12 @@ export interface ScheduledAction {
   /** First time this action was deferred (for max_defer). */
   readonly deferredSince: number | null;
   readonly createdAt: number;
+  /**
+   * When the dispatcher holding the lease passed the send's commit point (see `markHandedOver`): the
+   * message was handed to the receiver, so a dispatcher recovering this action must not send it again.
+   * Null when never handed over, and again after a deferral (that attempt did not deliver).
+   */
+  readonly handedOverAt: number | null;
 }
 
 /** A customer's run through one playbook. */
@@ -155,13 +161,21 @@ export interface AutomationStore {
 
   /**
    * Claims up to `limit` actions due at `now` — pending ones, and `sending` ones whose lease expired
-   * (returned with `recovered: true`) — in (due, id) order, at most one per customer, and leases them
-   * until `now + leaseMs` (status `sending`, attempts + 1).
+   * (returned with `recovered: true`, `handedOverAt` as the previous dispatcher left it) — in (due, id)
+   * order, at most one per customer, and leases them until `now + leaseMs` (status `sending`, attempts + 1).
    */
   claimDue(now: number, limit: number, leaseMs: number): Promise<{ action: ScheduledAction; recovered: boolean }[]>;
   /** Finishes claimed actions atomically with their follow-ups. */
   complete(completions: readonly ActionCompletion[]): Promise<void>;
-  /** Puts a claimed action back to pending at `due` with a reason. */
+  /**
+   * Records that sends reached their commit point: sets `handedOverAt = now` on each action still
+   * `sending` under the lease its dispatcher got at claim time (`leaseUntil` is the claim token: a
+   * reclaim by another dispatcher changes it). All in one transaction (group commit: many concurrent
+   * sends share one durable write). Returns the ids marked; a missing id means the lease was lost and
+   * that send must be aborted.
+   */
+  markHandedOver(items: readonly { id: string; leaseUntil: number }[], now: number): Promise<Set<string>>;
+  /** Puts a claimed action back to pending at `due` with a reason (and clears `handedOverAt`). */
   defer(actionId: string, due: number, reason: string, now: number): Promise<void>;
   /** Cancels the pending actions of an enrolment. */
   cancelEnrolment(enrolmentId: string, status: 'exited' | 'done', now: number): Promise<void>;

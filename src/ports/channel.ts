@@ -64,11 +64,45 @@ export type OutboundMessage = EmailMessage | WebhookMessage | TaskMessage | InAp
 
 /**
  * Outcome of one send. `permanent` failures are not retried; `hardBounce` suppresses the address;
- * `notConfigured` (the channel has no settings yet, e.g. no SMTP URL) fails the action without a dead letter.
+ * `notConfigured` (the channel has no settings yet, e.g. no SMTP URL) fails the action without a dead letter;
+ * `aborted`: the send stopped because its {@link SendOptions.commitPoint} said no (or failed), before the
+ * receiver took the message, so nothing was delivered.
+ * `unconfirmed` on a success: the message passed the commit point and was handed over in full, but the
+ * receiver's reply never came (connection lost after the end of data); it is counted as sent, since sending
+ * it again could deliver it twice.
  */
 export type SendResult =
-  | { readonly ok: true; readonly providerId?: string }
-  | { readonly ok: false; readonly permanent: boolean; readonly error: string; readonly hardBounce?: boolean; readonly notConfigured?: boolean };
+  | { readonly ok: true; readonly providerId?: string; readonly unconfirmed?: string }
+  | {
+      readonly ok: false;
+      readonly permanent: boolean;
+      readonly error: string;
+      readonly hardBounce?: boolean;
+      readonly notConfigured?: boolean;
+      readonly aborted?: boolean;
+    };
+
+/** Per-send options. Adapters that cannot honour one ignore it (see each option). */
+export interface SendOptions {
+  /**
+   * Exactly-once hand-over. Called once during the send, at the last moment the send can still be undone
+   * without the receiver keeping anything; the send completes only if it resolves true, and is aborted
+   * (result `aborted: true`, nothing delivered) if it resolves false or rejects.
+   *
+   * Why: the caller makes it durably record "handed over" (the automation marks the action in its store,
+   * under the lease it holds). A process that dies after the mark is known to have (almost certainly)
+   * delivered, so the action is not sent again; one that dies before it is known not to have delivered
+   * (the receiver discards an unfinished transaction), so the action is sent again. That turns
+   * at-least-once into effectively exactly-once, leaving only the instant between the mark and the
+   * receiver's acceptance as a window where a crash loses a message instead of repeating it.
+   *
+   * SMTP (src/adapters/smtp/smtp-channel.ts) calls it inside the DATA phase, after the server accepted the
+   * recipient and the whole message but before the terminating `<CRLF>.<CRLF>`. Webhooks do not use it: an
+   * HTTP request has no such point, so they stay at-least-once with the `Idempotency-Key` header for the
+   * receiver to drop repeats. Store-backed channels (task, in-app) dedupe by key themselves.
+   */
+  readonly commitPoint?: () => Promise<boolean>;
+}
 
 /** One channel. */
 export interface ChannelAdapter {
@@ -79,7 +113,8 @@ export interface ChannelAdapter {
    * Only such channels are retried after a crash left an action in flight.
    */
   readonly idempotent: boolean;
-  send(message: OutboundMessage): Promise<SendResult>;
+  /** Sends one message; `opts.commitPoint` where the adapter supports one (email over SMTP). */
+  send(message: OutboundMessage, opts?: SendOptions): Promise<SendResult>;
   /** Releases connections. */
   close?(): Promise<void>;
 }

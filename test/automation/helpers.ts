@@ -60,8 +60,14 @@ export function parseEmail(raw: string, to: string[] = []): ReceivedEmail {
   return { raw, headers, text, html, to };
 }
 
-/** A real SMTP server collecting messages. `delayMs` slows each DATA reply; `reject` answers 550 for matching recipients. */
-export async function startSmtpSink(opts: { delayMs?: number; reject?: (rcpt: string) => boolean } = {}): Promise<{
+/**
+ * A real SMTP server collecting messages. `delayMs` slows each DATA reply; `reject` answers 550 for matching
+ * recipients; `rejectData` answers 554 after the end of data for matching recipients; `log` hears the
+ * session steps ('rcpt <address>', 'data' when the server answered DATA, 'received', 'closed').
+ */
+export async function startSmtpSink(
+  opts: { delayMs?: number; reject?: (rcpt: string) => boolean; rejectData?: (rcpt: string) => boolean; log?: (step: string) => void } = {},
+): Promise<{
   port: number;
   url: string;
   messages: ReceivedEmail[];
@@ -81,16 +87,29 @@ export async function startSmtpSink(opts: { delayMs?: number; reject?: (rcpt: st
         cb(e);
         return;
       }
+      opts.log?.(`rcpt ${address.address}`);
       cb();
     },
     onData(stream, session, cb) {
+      opts.log?.('data');
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        messages.push(parseEmail(Buffer.concat(chunks).toString('utf8'), session.envelope.rcptTo.map((r) => r.address)));
+        const to = session.envelope.rcptTo.map((r) => r.address);
+        if (opts.rejectData && to.some(opts.rejectData)) {
+          const e = new Error('message content rejected') as Error & { responseCode: number };
+          e.responseCode = 554;
+          cb(e);
+          return;
+        }
+        messages.push(parseEmail(Buffer.concat(chunks).toString('utf8'), to));
+        opts.log?.('received');
         if (opts.delayMs) setTimeout(() => cb(), opts.delayMs);
         else cb();
       });
+    },
+    onClose() {
+      opts.log?.('closed');
     },
   });
   // A client killed mid-session (the crash tests do that on purpose) resets its socket: not a test failure.

@@ -87,4 +87,20 @@ describe('switchable e-mail channel', () => {
       await b.close();
     }
   });
+
+  it('passes the commit point through to the SMTP pool: a refused hand-over delivers nothing', async () => {
+    const a = await startSmtpSink();
+    try {
+      const channel = createSwitchableEmailChannel({ settings: settings({ RAPPORT_SMTP_URL: a.url }) });
+      let asked = 0;
+      const refused = await channel.send(message('no@example.com'), { commitPoint: async () => (asked++, false) });
+      expect(refused).toMatchObject({ ok: false, aborted: true });
+      expect(await channel.send(message('yes@example.com'), { commitPoint: async () => (asked++, true) })).toMatchObject({ ok: true });
+      expect(asked).toBe(2);
+      expect(a.messages.map((m) => m.to)).toEqual([['yes@example.com']]);
+      await channel.close?.();
+    } finally {
+      await a.close();
+    }
+  });
 });

@@ -40,6 +40,7 @@ export function automationStoreContract(name: string, factory: () => Promise<{ s
     matched: false,
     deferredSince: null,
     createdAt: 0,
+    handedOverAt: null,
     ...patch,
   });
 
@@ -126,6 +127,68 @@ export function automationStoreContract(name: string, factory: () => Promise<{ s
         await s.cancelEnrolment('e1', 'exited', 70);
         expect((await s.getAction('a1'))?.status).toBe('cancelled');
         expect((await s.getEnrolment('e1'))?.status).toBe('exited');
+      });
+    });
+
+    it('marks actions handed over only under the lease they were claimed with, in one call for many', async () => {
+      await withStore(async (s) => {
+        const e1 = enrolment('e1', 'c1');
+        const e2 = enrolment('e2', 'c2');
+        const e3 = enrolment('e3', 'c3');
+        await s.enrol([
+          { enrolment: e1, actions: [action('a1', e1, 1)] },
+          { enrolment: e2, actions: [action('a2', e2, 1)] },
+          { enrolment: e3, actions: [action('a3', e3, 1)] },
+        ]);
+        const claimed = await s.claimDue(10, 2, 100);
+        expect(claimed.map((x) => x.action.id)).toEqual(['a1', 'a2']);
+        expect(claimed.every((x) => x.action.handedOverAt === null && x.action.leaseUntil === 110)).toBe(true);
+        // a1 under its lease; a2 with a wrong lease (not the claim token); a3 is not sending; 'nope' does not exist.
+        const marked = await s.markHandedOver(
+          [
+            { id: 'a1', leaseUntil: 110 },
+            { id: 'a2', leaseUntil: 111 },
+            { id: 'a3', leaseUntil: 110 },
+            { id: 'nope', leaseUntil: 110 },
+          ],
+          20,
+        );
+        expect([...marked]).toEqual(['a1']);
+        expect(await s.getAction('a1')).toMatchObject({ status: 'sending', handedOverAt: 20, leaseUntil: 110 });
+        expect((await s.getAction('a2'))?.handedOverAt).toBeNull();
+        expect((await s.getAction('a3'))?.handedOverAt).toBeNull();
+        expect(await s.markHandedOver([], 20)).toEqual(new Set());
+      });
+    });
+
+    it('a reclaimed action cannot be marked with the old lease; the recovered claim shows the mark; defer clears it, completion keeps it', async () => {
+      await withStore(async (s) => {
+        const e1 = enrolment('e1', 'c1');
+        const e2 = enrolment('e2', 'c2');
+        await s.enrol([
+          { enrolment: e1, actions: [action('a1', e1, 1)] },
+          { enrolment: e2, actions: [action('a2', e2, 1)] },
+        ]);
+        await s.claimDue(10, 10, 100);
+        expect([...(await s.markHandedOver([{ id: 'a1', leaseUntil: 110 }], 30))]).toEqual(['a1']);
+        // Both leases expire; another dispatcher reclaims both at 200 (lease 300).
+        const again = await s.claimDue(200, 10, 100);
+        const byId = new Map(again.map((x) => [x.action.id, x]));
+        expect(byId.get('a1')).toMatchObject({ recovered: true, action: { handedOverAt: 30, leaseUntil: 300, attempts: 2 } });
+        expect(byId.get('a2')).toMatchObject({ recovered: true, action: { handedOverAt: null, leaseUntil: 300 } });
+        // The first dispatcher, late, tries to mark a2 under its old lease: refused (it must abort its send).
+        expect((await s.markHandedOver([{ id: 'a2', leaseUntil: 110 }], 210)).size).toBe(0);
+        expect((await s.getAction('a2'))?.handedOverAt).toBeNull();
+        // The new owner's lease works.
+        expect([...(await s.markHandedOver([{ id: 'a2', leaseUntil: 300 }], 220))]).toEqual(['a2']);
+        // A deferral means that attempt did not deliver: the mark goes.
+        await s.defer('a2', 500, 'retry: smtp 451', 230);
+        expect(await s.getAction('a2')).toMatchObject({ status: 'pending', handedOverAt: null, leaseUntil: null });
+        expect((await s.markHandedOver([{ id: 'a2', leaseUntil: 300 }], 240)).size).toBe(0);
+        // Completion keeps the mark (a record of when it was handed over).
+        await s.complete([{ actionId: 'a1', status: 'done', reason: 'handed over; delivery not confirmed', now: 250, next: [] }]);
+        expect(await s.getAction('a1')).toMatchObject({ status: 'done', handedOverAt: 30 });
+        expect((await s.markHandedOver([{ id: 'a1', leaseUntil: 300 }], 260)).size).toBe(0);
       });
     });
 

@@ -96,6 +96,7 @@ describe.skipIf(!PG_URL)('PostgreSQL adapters under concurrency', () => {
         matched: false,
         deferredSince: null,
         createdAt: 0,
+        handedOverAt: null,
       };
       return { enrolment, actions: [action] };
     });

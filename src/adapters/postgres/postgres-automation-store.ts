@@ -166,10 +166,30 @@ export function createPostgresAutomationStore(pool: PostgresPool, opts: { closeP
         }
       });
     },
+    async markHandedOver(items, now) {
+      if (items.length === 0) return new Set<string>();
+      // One UPDATE (one commit) for the whole group. The lease is the claim token: a row another
+      // dispatcher reclaimed has a new lease_until (a concurrent reclaim's row lock makes this wait and
+      // then re-check the condition on the new row), so it is not marked.
+      return inTransaction(pool, async (c) => {
+        // The mark must outlive the dispatcher process, which a commit does once the server has it; not
+        // waiting for the WAL flush takes the disk off every email's critical path. A mark lost to a
+        // database crash only means that action is sent again on recovery (at-least-once), never skipped.
+        await c.query('SET LOCAL synchronous_commit = off');
+        const r = await c.query<Row>(
+          `UPDATE auto_actions a SET handed_over_at = $1, updated_at = $1
+             FROM unnest($2::text[], $3::bigint[]) AS x(id, lease)
+            WHERE a.id = x.id AND a.status = 'sending' AND a.lease_until = x.lease
+            RETURNING a.id`,
+          [now, items.map((x) => x.id), items.map((x) => x.leaseUntil)],
+        );
+        return new Set(r.rows.map((x) => String(x.id)));
+      });
+    },
     async defer(actionId, due, reason, now) {
       await q(
-        `UPDATE auto_actions SET status = 'pending', due = $1, reason = $2, lease_until = NULL, deferred_since = COALESCE(deferred_since, $3),
-           updated_at = $3 WHERE id = $4`,
+        `UPDATE auto_actions SET status = 'pending', due = $1, reason = $2, lease_until = NULL, handed_over_at = NULL,
+           deferred_since = COALESCE(deferred_since, $3), updated_at = $3 WHERE id = $4`,
         [due, reason, now, actionId],
       );
     },

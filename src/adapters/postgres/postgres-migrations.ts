@@ -496,4 +496,13 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 21,
+    name: 'automation hand-over marks',
+    // Set at the commit point of an email send (inside the SMTP DATA phase), under the dispatcher's lease:
+    // a recovered action carrying it was delivered, so it is completed instead of sent again.
+    sql: `
+      ALTER TABLE auto_actions ADD COLUMN handed_over_at BIGINT;
+    `,
+  },
 ];

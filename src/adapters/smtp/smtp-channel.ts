@@ -1,6 +1,8 @@
 import nodemailer from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer';
 import { createHash, randomBytes } from 'node:crypto';
-import type { ChannelAdapter, EmailMessage } from '../../ports/channel';
+import { Readable } from 'node:stream';
+import type { ChannelAdapter, EmailMessage, SendResult } from '../../ports/channel';
 
 /** Options of the SMTP channel. */
 export interface SmtpChannelOptions {
@@ -91,10 +93,134 @@ export function composeEmail(m: EmailMessage, from: string, messageId: string, d
   );
 }
 
+/** Why a send stopped at its commit point (the stream's error; nodemailer reports it as ESTREAM). */
+export class CommitRefusedError extends Error {
+  readonly code = 'COMMIT_REFUSED';
+  constructor(cause?: unknown) {
+    super(cause === undefined ? 'commit point refused the hand-over' : `commit point failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'CommitRefusedError';
+  }
+}
+
+/**
+ * The last stream of the pipe chain that starts at `s` (nodemailer's raw stream -> message stream ->
+ * transforms), found through the streams' pipe lists. Nodemailer pipes that last stream into the SMTP
+ * connection's data stream only once the server answered DATA with 354, which is how
+ * {@link CommitStream} knows the server accepted the envelope.
+ */
+function pipeTail(s: Readable): Readable {
+  let cur = s;
+  for (let i = 0; i < 16; i++) {
+    // Node keeps the destinations of pipe() in `_readableState.pipes` (not a public API: when it is
+    // missing, the walk stops at `s` and the commit point falls back to the first read).
+    const pipes = (cur as unknown as { _readableState?: { pipes?: unknown } })._readableState?.pipes;
+    if (!Array.isArray(pipes) || pipes.length !== 1 || !(pipes[0] instanceof Readable)) break;
+    cur = pipes[0];
+  }
+  return cur;
+}
+
+/**
+ * A whole MIME message for nodemailer's `raw`, whose end is held back until the commit point agrees.
+ *
+ * The content is pushed at once; the stream ends (and so nodemailer writes the terminating
+ * `<CRLF>.<CRLF>`, the moment the server takes responsibility) only when `commitPoint()` resolves true.
+ * If it resolves false or rejects, the stream is destroyed with an error: nodemailer fails the send with
+ * ESTREAM and closes that connection mid-DATA, and the server discards the unfinished message.
+ *
+ * Where the commit point falls: nodemailer starts reading `raw` when a pooled connection takes the
+ * message, before MAIL FROM, and buffers it; it only pipes it to the socket after the server accepted
+ * the recipients and answered DATA with 354. The commit point is called at that moment (the end of the
+ * pipe chain starts flowing), so a refused recipient never marks anything, and what separates the mark
+ * from the server's acceptance is only the rest of the body and the final dot. If the chain cannot be
+ * followed (a nodemailer change), it is called at the first read instead, before MAIL FROM.
+ */
+export class CommitStream extends Readable {
+  /** True once nodemailer started reading the message. */
+  started = false;
+  private decision: Promise<boolean> | null = null;
+  private tail: Readable | null = null;
+  private readonly onTailFlowing = (): void => this.decide();
+  /** True once the commit point said yes: the stream ended, the final dot follows. */
+  committed = false;
+  /** True once the commit point said no or failed: the stream was destroyed, nothing is delivered. */
+  aborted = false;
+
+  constructor(
+    private readonly content: string | Buffer,
+    private readonly commitPoint: () => Promise<boolean>,
+  ) {
+    super();
+  }
+
+  override _read(): void {
+    if (this.started) return;
+    this.started = true;
+    this.push(this.content);
+    const tail = pipeTail(this);
+    if (tail === this || tail.readableFlowing === true) {
+      this.decide();
+      return;
+    }
+    this.tail = tail;
+    tail.once('resume', this.onTailFlowing);
+  }
+
+  /** True once the commit point was called (the server had answered DATA). */
+  get asked(): boolean {
+    return this.decision !== null;
+  }
+
+  /** Resolves once the commit point (if it was called) has answered, so its effects are settled. */
+  settled(): Promise<unknown> {
+    return this.decision ?? Promise.resolve();
+  }
+
+  private decide(): void {
+    if (this.decision || this.destroyed) return;
+    this.detach();
+    this.decision = Promise.resolve()
+      .then(this.commitPoint)
+      .then(
+        (ok) => {
+          if (ok) {
+            // Torn down meanwhile (the connection failed): the dot never goes out, nothing was delivered.
+            if (this.destroyed) return ok;
+            this.committed = true;
+            this.push(null);
+          } else {
+            this.aborted = true;
+            this.destroy(new CommitRefusedError());
+          }
+          return ok;
+        },
+        (err: unknown) => {
+          this.aborted = true;
+          this.destroy(new CommitRefusedError(err));
+          return false;
+        },
+      );
+  }
+
+  private detach(): void {
+    this.tail?.removeListener('resume', this.onTailFlowing);
+    this.tail = null;
+  }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.detach();
+    cb(err);
+  }
+}
+
 /**
  * Email over SMTP with nodemailer's pooled transport. HTML + text parts; the engine's headers
  * (List-Unsubscribe, List-Unsubscribe-Post, X-Rapport-*) are passed through. A 5xx reply is a
  * permanent failure (hard bounce for 550-554 on the recipient); anything else is retried.
+ *
+ * Every message is composed here (the fast composer, or nodemailer's MailComposer for what it does not
+ * handle) and sent as `raw`; with a `commitPoint` (see SendOptions) as a {@link CommitStream}, so the
+ * final dot is only sent once the caller durably recorded the hand-over.
  */
 export function createSmtpChannel(opts: SmtpChannelOptions): ChannelAdapter {
   // Transport options go in the first argument (with `url`); a second argument would only be message defaults.
@@ -106,34 +232,63 @@ export function createSmtpChannel(opts: SmtpChannelOptions): ChannelAdapter {
     ...(opts.ratePerSecond ? { rateDelta: 1000, rateLimit: opts.ratePerSecond } : {}),
   } as Parameters<typeof nodemailer.createTransport>[0]);
   const sender = fastSender(opts.from);
+
+  /** The message and its envelope: the fast composer, else nodemailer's MailComposer (same headers). */
+  async function compose(m: EmailMessage, messageId: string): Promise<{ raw: string | Buffer; envelope: { from: string; to: string[] } }> {
+    const raw = sender ? composeEmail(m, sender.header, messageId, new Date()) : null;
+    if (raw !== null && sender) return { raw, envelope: { from: sender.address, to: [m.to] } };
+    const node = new MailComposer({
+      from: opts.from,
+      to: m.to,
+      subject: m.subject,
+      text: m.text,
+      html: m.html,
+      messageId,
+      headers: { ...m.headers },
+      // Base64 bodies are encoded natively (Buffer); quoted-printable runs in JS and costs more per message.
+      textEncoding: 'base64',
+    }).compile();
+    const envelope = node.getEnvelope();
+    return { raw: await node.build(), envelope: { from: String(envelope.from || ''), to: envelope.to.map(String) } };
+  }
+
   return {
     channel: 'email',
     idempotent: true,
-    async send(m) {
+    async send(m, sendOpts): Promise<SendResult> {
       if (m.channel !== 'email') return { ok: false, permanent: true, error: `email channel got a ${m.channel} message` };
       const messageId = smtpMessageId(m.idempotencyKey, opts.from);
+      let stream: CommitStream | null = null;
       try {
-        const raw = sender ? composeEmail(m, sender.header, messageId, new Date()) : null;
-        if (raw !== null && sender) {
-          // Pre-composed message: nodemailer only runs the SMTP session (and dot-stuffing).
-          await transport.sendMail({ envelope: { from: sender.address, to: [m.to] }, raw });
-          return { ok: true, providerId: messageId };
+        const { raw, envelope } = await compose(m, messageId);
+        const commitPoint = sendOpts?.commitPoint;
+        for (let attempt = 1; ; attempt++) {
+          // Without a commit point nodemailer only runs the SMTP session (and dot-stuffing) on the text.
+          stream = commitPoint ? new CommitStream(raw, commitPoint) : null;
+          try {
+            await transport.sendMail({ envelope, raw: stream ?? raw });
+            return { ok: true, providerId: messageId };
+          } catch (err) {
+            await stream?.settled();
+            // The connection failed (no server reply) after nodemailer started reading the message but
+            // before the commit point: nothing can have been delivered. Nodemailer would requeue such a
+            // message itself (a pooled connection the server had closed), but a stream is read only
+            // once: try once more with a fresh one.
+            const code = (err as { responseCode?: number }).responseCode;
+            if (attempt === 1 && stream?.started && !stream.asked && !code) continue;
+            throw err;
+          }
         }
-        const info = await transport.sendMail({
-          from: opts.from,
-          to: m.to,
-          subject: m.subject,
-          text: m.text,
-          html: m.html,
-          messageId,
-          headers: { ...m.headers },
-          // Base64 bodies are encoded natively (Buffer); quoted-printable runs in JS and costs more per message.
-          textEncoding: 'base64',
-        });
-        return { ok: true, providerId: String(info.messageId ?? '') };
       } catch (err) {
+        // The commit point's store write is finished before the result is reported (no race with the
+        // caller's own bookkeeping of this action).
+        await stream?.settled();
         const e = err as { responseCode?: number; message?: string; code?: string };
+        if (stream?.aborted) return { ok: false, permanent: false, aborted: true, error: `smtp aborted before the end of data: ${e.message ?? String(err)}` };
         const code = e.responseCode ?? 0;
+        // Past the commit point with no reply from the server: the message may well have been accepted.
+        // Sending it again could deliver it twice, so it counts as sent, unconfirmed.
+        if (stream?.committed && !code) return { ok: true, providerId: messageId, unconfirmed: `no reply after the end of data: ${e.code ?? ''} ${e.message ?? String(err)}`.trim() };
         const permanent = code >= 500 && code < 600;
         return { ok: false, permanent, hardBounce: permanent && code >= 550 && code <= 554, error: `smtp ${code || e.code || ''} ${e.message ?? String(err)}`.trim() };
       }

@@ -129,4 +129,13 @@ export const AUTOMATION_MIGRATIONS: readonly SqliteMigration[] = [
       );
     `,
   },
+  {
+    version: 22,
+    name: 'automation hand-over marks',
+    // Set at the commit point of an email send (inside the SMTP DATA phase), under the dispatcher's lease:
+    // a recovered action carrying it was delivered, so it is completed instead of sent again.
+    sql: `
+      ALTER TABLE auto_actions ADD COLUMN handed_over_at INTEGER;
+    `,
+  },
 ];

@@ -33,6 +33,7 @@ export function toAction(r: Row): ScheduledAction {
     matched: bool(r.matched),
     deferredSince: optNum(r.deferred_since),
     createdAt: num(r.created_at),
+    handedOverAt: optNum(r.handed_over_at),
   };
 }
 

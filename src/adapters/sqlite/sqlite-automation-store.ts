@@ -34,7 +34,11 @@ export function createSqliteAutomationStore(db: SqliteDatabase, opts: { closeDb?
     expired: db.prepare(`SELECT * FROM auto_actions WHERE status = 'sending' AND lease_until <= ? ORDER BY due, id LIMIT ?`),
     lease: db.prepare(`UPDATE auto_actions SET status = 'sending', lease_until = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?`),
     finish: db.prepare('UPDATE auto_actions SET status = ?, reason = ?, lease_until = NULL, updated_at = ? WHERE id = ?'),
-    defer: db.prepare(`UPDATE auto_actions SET status = 'pending', due = ?, reason = ?, lease_until = NULL, deferred_since = COALESCE(deferred_since, ?), updated_at = ? WHERE id = ?`),
+    defer: db.prepare(
+      `UPDATE auto_actions SET status = 'pending', due = ?, reason = ?, lease_until = NULL, handed_over_at = NULL, deferred_since = COALESCE(deferred_since, ?), updated_at = ? WHERE id = ?`,
+    ),
+    // The lease is the claim token: a dispatcher whose action was reclaimed by another one marks nothing.
+    handOver: db.prepare(`UPDATE auto_actions SET handed_over_at = ?, updated_at = ? WHERE id = ? AND status = 'sending' AND lease_until = ?`),
     insContact: db.prepare('INSERT OR IGNORE INTO auto_contacts (customer_id, channel, at, promotional, action_id) VALUES (?, ?, ?, ?, ?)'),
     enrolStatus: db.prepare('UPDATE auto_enrolments SET status = ? WHERE id = ?'),
     enrolVariant: db.prepare('UPDATE auto_enrolments SET variant = ? WHERE id = ?'),
@@ -127,6 +131,14 @@ export function createSqliteAutomationStore(db: SqliteDatabase, opts: { closeDb?
     }
   });
 
+  const handOverTx = db.transaction((items: readonly { id: string; leaseUntil: number }[], now: number) => {
+    const marked = new Set<string>();
+    for (const x of items) if (s.handOver.run(now, now, x.id, x.leaseUntil).changes > 0) marked.add(x.id);
+    return marked;
+  });
+
+  const wal = String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
+
   const cancelTx = db.transaction((enrolmentId: string, status: string, now: number) => {
     s.cancelActions.run(now, enrolmentId);
     s.enrolStatus.run(status, enrolmentId);
@@ -164,6 +176,24 @@ export function createSqliteAutomationStore(db: SqliteDatabase, opts: { closeDb?
     },
     async complete(items) {
       if (items.length) completeTx(items);
+    },
+    async markHandedOver(items, now) {
+      if (items.length === 0) return new Set<string>();
+      // The connection's level now (another component sharing it may have changed it since). Not prepared
+      // statements: SQLite applies and reads this pragma when a statement is compiled, not when it runs.
+      const level = Number(db.pragma('synchronous', { simple: true }));
+      if (!wal || level <= 1) return handOverTx(items, now);
+      // The mark must outlive this process (SIGKILL, crash), not a power cut: in WAL mode a commit under
+      // synchronous=NORMAL is written to the WAL (the OS has it) without waiting for the disk flush, which
+      // sits on every email's critical path otherwise. A mark lost to a power cut only means that action
+      // is sent again on recovery (at-least-once, as without marks), never that it is skipped; the next
+      // synchronous commit flushes it anyway.
+      db.pragma('synchronous = NORMAL');
+      try {
+        return handOverTx(items, now);
+      } finally {
+        db.pragma(`synchronous = ${level}`);
+      }
     },
     async defer(actionId, due, reason, now) {
       s.defer.run(due, reason, now, now, actionId);
