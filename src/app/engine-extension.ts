@@ -10,6 +10,8 @@ import { registerStreamRoutes } from '../http/stream-routes';
 import { registerValueRoutes } from '../http/value-routes';
 import { effectiveUnitCosts, registerCostSettingsRoutes } from '../http/settings-routes';
 import type { App, AppExtension } from './create-app';
+import { sqliteHandle } from './app-store';
+import { SqliteWalCheckpointer } from '../adapters/sqlite/sqlite-wal-checkpointer';
 
 /** The engine as plugged into the app: the processor and its read side. */
 export interface EngineExtension extends AppExtension {
@@ -55,6 +57,8 @@ export function engineExtension(opts: EngineExtensionOptions): EngineExtension {
   let poller: NodeJS.Timeout | undefined;
   let polling: Promise<void> = Promise.resolve();
   let appRef: App | undefined;
+  let checkpointer: SqliteWalCheckpointer | undefined;
+  let unsubscribeCheckpoints: (() => void) | undefined;
   const readOnly = opts.readOnly;
   /** Appends a control event at the wall clock's time; the processor carries it out in log order. */
   const control = async (event: typeof VALUE_REFIT_EVENT | typeof CLOCK_TICK_EVENT, at?: number): Promise<number> => {
@@ -144,6 +148,12 @@ export function engineExtension(opts: EngineExtensionOptions): EngineExtension {
         return;
       }
       const p = processor as Processor;
+      if (app.store.kind === 'sqlite') {
+        // The WAL is copied back on a worker thread, not inside a processor commit on this thread.
+        const cp = await SqliteWalCheckpointer.start(sqliteHandle(app), { onError: (err) => app.logger.error({ err }, 'WAL checkpoint failed') });
+        checkpointer = cp;
+        unsubscribeCheckpoints = p.onBatch(() => cp.request());
+      }
       unsubscribeCommit = app.ingest.onCommitted(() => p.wake());
       p.start();
       if (opts.tickEveryMs && opts.tickEveryMs > 0) {
@@ -161,6 +171,8 @@ export function engineExtension(opts: EngineExtensionOptions): EngineExtension {
       // The write queue is flushed before extensions stop: catch up so a clean shutdown leaves nothing unprocessed.
       await processor?.stop();
       await processor?.drain();
+      unsubscribeCheckpoints?.();
+      await checkpointer?.stop();
     },
   };
 }

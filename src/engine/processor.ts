@@ -153,6 +153,8 @@ export class Processor {
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
+  /** Set by wake(); a wake while a batch runs is not lost. */
+  private woken = false;
   /** Set when an eviction dropped cached customers or identities (see runOnce). */
   private dropped = false;
   /** Set while rebuilding a merged customer: state changes, but no history is recorded. */
@@ -303,11 +305,17 @@ export class Processor {
     this.running = true;
     this.loop = (async () => {
       while (this.running) {
+        this.woken = false;
+        let failed = false;
         try {
           if ((await this.runOnce()) > 0) continue;
         } catch (err) {
+          failed = true;
           this.deps.onError?.(err);
         }
+        // Woken while the batch ran (after its last read): look again at once, not after idleMs
+        // (after a failure, wait for the next wake or the timer as before).
+        if (this.woken && !failed) continue;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, idleMs);
           this.wakeUp = () => {
@@ -322,6 +330,7 @@ export class Processor {
 
   /** Wakes the loop now (called after the ingest writer commits). */
   wake(): void {
+    this.woken = true;
     this.wakeUp?.();
   }
 

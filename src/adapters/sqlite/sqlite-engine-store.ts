@@ -104,6 +104,22 @@ export interface Contribution {
 /** The contribution of a customer without one. */
 export const ZERO: Contribution = { revenue: 0, revenue_365d: 0, clv_12m: 0, support_contacts: 0, emails_delivered: 0 };
 
+/** Columns of a `customers` row that most commits leave unchanged (see SqliteEngineStore.commitTx). */
+interface ColdColumns {
+  user_id: string | null;
+  email: string | null;
+  name: string | null;
+  anonymous_ids: string;
+  traits: string;
+  trait_times: string;
+  groups_json: string;
+  purchase_days: string | null;
+}
+
+const sameContribution = (a: Contribution, b: Contribution): boolean =>
+  a.revenue === b.revenue && a.revenue_365d === b.revenue_365d && a.clv_12m === b.clv_12m &&
+  a.support_contacts === b.support_contacts && a.emails_delivered === b.emails_delivered;
+
 const finite = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /** A customer's contribution from its indicators: absent or non-finite counts as 0, negative CLV as 0. */
@@ -200,6 +216,17 @@ export class SqliteEngineStore implements EngineStore {
           groups_json = excluded.groups_json, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
           event_count = excluded.event_count, state = excluded.state, indicators = excluded.indicators,
           classifications = excluded.classifications, purchase_days = excluded.purchase_days`),
+      // Previous values of the columns a commit may leave as they are (see commitTx): the row's page is read
+      // for the update anyway, and an unchanged indexed column left out of the SET keeps its index pages clean.
+      customerCold: db.prepare<[string], ColdColumns>(
+        `SELECT user_id, email, name, anonymous_ids, traits, trait_times, groups_json, purchase_days FROM customers WHERE id = ?`,
+      ),
+      updateCustomerHot: db.prepare(
+        `UPDATE customers SET first_seen = ?, last_seen = ?, event_count = ?, state = ?, indicators = ?, classifications = ? WHERE id = ?`,
+      ),
+      updateCustomerHotPurchases: db.prepare(
+        `UPDATE customers SET first_seen = ?, last_seen = ?, event_count = ?, state = ?, indicators = ?, classifications = ?, purchase_days = ? WHERE id = ?`,
+      ),
       setValueState: db.prepare(
         `INSERT INTO engine_value_state (id, state) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state`,
       ),
@@ -210,6 +237,11 @@ export class SqliteEngineStore implements EngineStore {
       upsertType: db.prepare(
         `INSERT INTO customer_types (customer_id, lens, type, probability, since) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(customer_id, lens) DO UPDATE SET type = excluded.type, probability = excluded.probability, since = excluded.since`,
+      ),
+      // Probability and since are not indexed: when the type stays, only they are written.
+      updateTypeScore: db.prepare(`UPDATE customer_types SET probability = ?, since = ? WHERE customer_id = ? AND lens = ?`),
+      typeRowsOf: db.prepare<[string], { lens: string; type: string; probability: number; since: number }>(
+        `SELECT lens, type, probability, since FROM customer_types WHERE customer_id = ?`,
       ),
       upsertTrait: db.prepare(
         `INSERT INTO customer_traits (customer_id, key, value) VALUES (?, ?, ?)
@@ -341,17 +373,33 @@ export class SqliteEngineStore implements EngineStore {
       // Key order: neighbouring rows share B-tree pages, so a large batch touches each page once.
       for (const c of [...batch.customers].sort(byId)) {
         // Out with the stored contribution (two keyed lookups), in with the new one; summed per batch.
-        const before = s.contribOf.get(c.id) ?? ZERO;
+        const stored = s.contribOf.get(c.id);
+        const before = stored ?? ZERO;
         const lensTypes = new Map<string, string>();
-        for (const t of s.typesOf.all(c.id)) {
+        const rows = s.typeRowsOf.all(c.id);
+        for (const t of rows) {
           totals.add(t.lens, t.type, -1, before);
           lensTypes.set(t.lens, t.type);
         }
-        s.upsertCustomer.run(...customerRowValues(c));
-        for (const cl of Object.values(c.classifications)) s.upsertType.run(c.id, cl.lens, cl.type, cl.probability, cl.since);
+        // Only what changed is written (same stored values, fewer pages): a live commit touches each
+        // customer after one or two events, which rarely change traits, identities or a type.
+        const v = customerRowValues(c);
+        const cold = s.customerCold.get(c.id);
+        if (cold && cold.user_id === v[1] && cold.email === v[2] && cold.name === v[3] && cold.anonymous_ids === v[4] &&
+          cold.traits === v[5] && cold.trait_times === v[6] && cold.groups_json === v[7]) {
+          if (cold.purchase_days === v[14]) s.updateCustomerHot.run(v[8], v[9], v[10], v[11], v[12], v[13], c.id);
+          else s.updateCustomerHotPurchases.run(v[8], v[9], v[10], v[11], v[12], v[13], v[14], c.id);
+        } else s.upsertCustomer.run(...v);
+        for (const cl of Object.values(c.classifications)) {
+          const prev = rows.find((r) => r.lens === cl.lens);
+          if (prev === undefined || prev.type !== cl.type) s.upsertType.run(c.id, cl.lens, cl.type, cl.probability, cl.since);
+          else if (prev.probability !== cl.probability || prev.since !== cl.since) s.updateTypeScore.run(cl.probability, cl.since, c.id, cl.lens);
+        }
         for (const cl of Object.values(c.classifications)) lensTypes.set(cl.lens, cl.type);
         const after = contributionOf(c.indicators);
-        s.setContrib.run(c.id, after.revenue, after.revenue_365d, after.clv_12m, after.support_contacts, after.emails_delivered);
+        if (!stored || !sameContribution(stored, after)) {
+          s.setContrib.run(c.id, after.revenue, after.revenue_365d, after.clv_12m, after.support_contacts, after.emails_delivered);
+        }
         for (const [lens, type] of lensTypes) totals.add(lens, type, 1, after);
       }
       for (const e of [...batch.eventCustomers].sort(byCustomerThenSeq)) s.insertEventCustomer.run(e.customerId, e.seq);
