@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../domain/errors';
-import { DEFAULT_PARTITIONS, DEFAULT_STREAM_NAME, DEFAULT_SUBJECT_PREFIX } from '../adapters/nats/event-stream';
+import { DEFAULT_MAX_AGE_MS, DEFAULT_PARTITIONS, DEFAULT_STREAM_NAME, DEFAULT_SUBJECT_PREFIX } from '../adapters/nats/event-stream';
 import type { RapportConfig } from './config';
 import { parseConfigSection } from './config-section';
 
@@ -12,6 +12,10 @@ export const scaleSectionSchema = z.strictObject({
   stream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default(DEFAULT_STREAM_NAME),
   /** Subject prefix; partition p is `<subjectPrefix>.<p>`. */
   subjectPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'dot-separated tokens of letters, digits, _ and -').default(DEFAULT_SUBJECT_PREFIX),
+  /** Copies of the stream in a NATS cluster (3 in production; 1 on a single server). */
+  replicas: z.number().int().min(1).max(5).default(1),
+  /** How long the stream keeps events: cover the longest worker outage to ride out (hours). */
+  maxAgeHours: z.number().positive().max(24 * 365).default(DEFAULT_MAX_AGE_MS / 3_600_000),
 });
 
 /** Validated scale-out settings. */
@@ -19,6 +23,8 @@ export interface ScaleConfig {
   partitions: number;
   stream: string;
   subjectPrefix: string;
+  replicas: number;
+  maxAgeHours: number;
   /** NATS server URL(s), comma-separated; null when not given. */
   natsUrl: string | null;
 }
@@ -47,5 +53,12 @@ export function loadScaleConfig(config: Pick<RapportConfig, 'file' | 'configFile
     partitions = n;
   }
   const url = opts.natsUrl ?? env.NATS_URL;
-  return { partitions, stream: section.stream, subjectPrefix: section.subjectPrefix, natsUrl: url && url.trim() !== '' ? url.trim() : null };
+  return {
+    partitions,
+    stream: section.stream,
+    subjectPrefix: section.subjectPrefix,
+    replicas: section.replicas,
+    maxAgeHours: section.maxAgeHours,
+    natsUrl: url && url.trim() !== '' ? url.trim() : null,
+  };
 }

@@ -16,9 +16,16 @@ describe('scale: section, RAPPORT_PARTITIONS and NATS_URL', () => {
   };
 
   it('has the contract defaults and reads the section, env and flag in that order', () => {
-    expect(loadScaleConfig(withFile('port: 4100\n'), { env: {} })).toEqual({ partitions: 16, stream: 'RAPPORT_EVENTS', subjectPrefix: 'rapport.events', natsUrl: null });
-    const config = withFile('scale:\n  partitions: 32\n  stream: EV\n  subjectPrefix: acme.events\n');
-    expect(loadScaleConfig(config, { env: {} })).toEqual({ partitions: 32, stream: 'EV', subjectPrefix: 'acme.events', natsUrl: null });
+    expect(loadScaleConfig(withFile('port: 4100\n'), { env: {} })).toEqual({
+      partitions: 16,
+      stream: 'RAPPORT_EVENTS',
+      subjectPrefix: 'rapport.events',
+      replicas: 1,
+      maxAgeHours: 168,
+      natsUrl: null,
+    });
+    const config = withFile('scale:\n  partitions: 32\n  stream: EV\n  subjectPrefix: acme.events\n  replicas: 3\n  maxAgeHours: 24\n');
+    expect(loadScaleConfig(config, { env: {} })).toEqual({ partitions: 32, stream: 'EV', subjectPrefix: 'acme.events', replicas: 3, maxAgeHours: 24, natsUrl: null });
     expect(loadScaleConfig(config, { env: { RAPPORT_PARTITIONS: '8', NATS_URL: 'nats://a:4222' } })).toMatchObject({ partitions: 8, natsUrl: 'nats://a:4222' });
     expect(loadScaleConfig(config, { env: { NATS_URL: 'nats://a:4222' }, natsUrl: 'nats://b:4222' }).natsUrl).toBe('nats://b:4222');
   });
@@ -29,6 +36,8 @@ describe('scale: section, RAPPORT_PARTITIONS and NATS_URL', () => {
     expect(() => loadScaleConfig(bad, { env: {} })).toThrow(/:2:\d+: scale\.partitions/);
     expect(() => loadScaleConfig(withFile('scale:\n  subjectPrefix: "a b"\n'), { env: {} })).toThrow(/scale\.subjectPrefix/);
     expect(() => loadScaleConfig(withFile('scale:\n  shards: 3\n'), { env: {} })).toThrow(/shards/);
+    expect(() => loadScaleConfig(withFile('scale:\n  replicas: 7\n'), { env: {} })).toThrow(/:2:\d+: scale\.replicas/);
+    expect(() => loadScaleConfig(withFile('scale:\n  maxAgeHours: 0\n'), { env: {} })).toThrow(/scale\.maxAgeHours/);
     expect(() => loadScaleConfig(withFile('port: 1\n'), { env: { RAPPORT_PARTITIONS: 'many' } })).toThrow(/RAPPORT_PARTITIONS/);
   });
 });

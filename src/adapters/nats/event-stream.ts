@@ -33,6 +33,8 @@ export interface EventStreamOptions {
   partitions?: number;
   maxAgeMs?: number;
   duplicateWindowMs?: number;
+  /** Copies in a NATS cluster (default 1; a single server refuses more). */
+  replicas?: number;
 }
 
 /** {@link EventStreamOptions} with every default filled in. */
@@ -48,6 +50,7 @@ export function resolveEventStreamOptions(opts: EventStreamOptions = {}): Resolv
     partitions,
     maxAgeMs: opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS,
     duplicateWindowMs: opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS,
+    replicas: opts.replicas ?? 1,
   };
 }
 
@@ -74,6 +77,7 @@ export async function ensureEventStream(jsm: JetStreamManager, opts: EventStream
     retention: RetentionPolicy.Limits,
     max_age: nanos(o.maxAgeMs),
     duplicate_window: nanos(o.duplicateWindowMs),
+    num_replicas: o.replicas,
   };
   let existing: StreamInfo | null = null;
   try {

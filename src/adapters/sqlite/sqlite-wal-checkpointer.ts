@@ -1,5 +1,6 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { SqliteDatabase } from './open-database';
+import { startSqliteWorker } from './start-sqlite-worker';
 
 /** SQLite's default `wal_autocheckpoint` (pages), restored on the connection when the checkpointer stops. */
 const DEFAULT_AUTOCHECKPOINT = 1000;
@@ -52,19 +53,7 @@ export class SqliteWalCheckpointer {
     db: SqliteDatabase,
     opts: { onError?: (err: Error) => void; minIntervalMs?: number; minFrames?: number } = {},
   ): Promise<SqliteWalCheckpointer> {
-    const worker = new Worker(new URL('./sqlite-checkpoint-worker.mjs', import.meta.url), {
-      workerData: { file: db.name, minFrames: opts.minFrames ?? DEFAULT_MIN_FRAMES },
-    });
-    await new Promise<void>((resolve, reject) => {
-      const onMessage = (m: { ready?: boolean }) => {
-        if (!m.ready) return;
-        worker.off('message', onMessage);
-        worker.off('error', reject);
-        resolve();
-      };
-      worker.on('message', onMessage);
-      worker.once('error', reject);
-    });
+    const worker = await startSqliteWorker('./sqlite-checkpoint-worker.mjs', { file: db.name, minFrames: opts.minFrames ?? DEFAULT_MIN_FRAMES });
     // Never what keeps the process alive (an app whose start failed half-way may not stop it).
     worker.unref();
     db.pragma('wal_autocheckpoint = 0');

@@ -1,9 +1,10 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { UnavailableError } from '../../domain/errors';
 import type { StoredEvent } from '../../domain/event';
 import type { AppendOutcome, EventLog } from '../../ports/event-log';
 import type { SqliteDatabase } from './open-database';
 import { CLAIM_MESSAGE_ID_SQL, INSERT_EVENT_SQL, ROW_WIDTH, SqliteEventLog, encodeEventRow } from './sqlite-event-log';
+import { startSqliteWorker } from './start-sqlite-worker';
 
 interface Pending {
   resolve: (o: AppendOutcome[]) => void;
@@ -45,19 +46,7 @@ export class SqliteWorkerEventLog implements EventLog {
 
   /** Starts the writer thread on the database file of `db` (already migrated) and waits until it is ready. */
   static async open(db: SqliteDatabase): Promise<SqliteWorkerEventLog> {
-    const worker = new Worker(new URL('./sqlite-append-worker.mjs', import.meta.url), {
-      workerData: { file: db.name, insertSql: INSERT_EVENT_SQL, claimSql: CLAIM_MESSAGE_ID_SQL, rowWidth: ROW_WIDTH },
-    });
-    await new Promise<void>((resolve, reject) => {
-      const onMessage = (m: { ready?: boolean }) => {
-        if (!m.ready) return;
-        worker.off('message', onMessage);
-        worker.off('error', reject);
-        resolve();
-      };
-      worker.on('message', onMessage);
-      worker.once('error', reject);
-    });
+    const worker = await startSqliteWorker('./sqlite-append-worker.mjs', { file: db.name, insertSql: INSERT_EVENT_SQL, claimSql: CLAIM_MESSAGE_ID_SQL, rowWidth: ROW_WIDTH });
     return new SqliteWorkerEventLog(db, worker);
   }
 

@@ -90,7 +90,13 @@ export const registerStartCommand: RegisterCommand = (program: Command, io: CliI
 
 /** Starts one scaled-out role. The role modules load on demand: `--role all` never pulls in NATS. */
 async function startRole(role: Exclude<Role, 'all'>, config: RapportConfig, scale: ScaleConfig, databaseUrl: string, natsUrl: string, logger: Logger, env: NodeJS.ProcessEnv): Promise<RoleHandle> {
-  const stream = { partitions: scale.partitions, stream: scale.stream, subjectPrefix: scale.subjectPrefix };
+  const stream = {
+    partitions: scale.partitions,
+    stream: scale.stream,
+    subjectPrefix: scale.subjectPrefix,
+    replicas: scale.replicas,
+    maxAgeMs: scale.maxAgeHours * 3_600_000,
+  };
   const common = { databaseUrl, natsUrl, port: config.port, host: config.host, stream, logger };
   if (role === 'ingest') {
     const { startIngestRole } = await import('../../app/roles/ingest-role');
