@@ -266,7 +266,8 @@ export function createSmtpChannel(opts: SmtpChannelOptions): ChannelAdapter {
           // Without a commit point nodemailer only runs the SMTP session (and dot-stuffing) on the text.
           stream = commitPoint ? new CommitStream(raw, commitPoint) : null;
           try {
-            await transport.sendMail({ envelope, raw: stream ?? raw });
+            // messageId: nodemailer would otherwise generate one (random bytes) for its logs, unused with raw.
+            await transport.sendMail({ envelope, raw: stream ?? raw, messageId });
             return { ok: true, providerId: messageId };
           } catch (err) {
             await stream?.settled();
