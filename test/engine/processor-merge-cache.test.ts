@@ -1,22 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
-import { openSqliteDatabase, type SqliteDatabase } from '../../src/adapters/sqlite/open-database';
+import { describe, expect, it } from 'vitest';
 import { SqliteEventLog } from '../../src/adapters/sqlite/sqlite-event-log';
 import { createRng } from '../../src/domain/random';
 import { replayFromScratch, derivedSnapshot } from './replay-helpers';
-import { tempDir, toStoredEvent } from '../helpers/sim-log';
+import { toStoredEvent } from '../helpers/sim-log';
+import { freshSqliteEach } from '../helpers/fresh-sqlite';
 
-let dir: { dir: string; cleanup: () => void };
-let db: SqliteDatabase;
-
-beforeEach(() => {
-  dir = tempDir();
-  db = openSqliteDatabase(join(dir.dir, 'rapport.db'));
-});
-afterEach(() => {
-  db.close();
-  dir.cleanup();
-});
+const t = freshSqliteEach();
 
 /**
  * A log full of identity changes among few people: anonymous orders, identifies joining anonymous ids,
@@ -45,17 +34,17 @@ function mergeHeavyLog(events: number): Array<Record<string, unknown>> {
 
 describe('processor merges with a small cache', () => {
   it('gives the same state when merges evict customers mid-chunk (tiny cache) as with everything cached', async () => {
-    const log = new SqliteEventLog(db);
+    const log = new SqliteEventLog(t.db);
     await log.append(mergeHeavyLog(1500).map((m) => toStoredEvent(m)), { now: 0, dedupeWindowMs: 0 });
-    expect(await replayFromScratch(db, dir.dir, { batchSize: 100_000, cacheSize: 100_000 })).toBe(1500);
-    const reference = derivedSnapshot(db);
+    expect(await replayFromScratch(t.db, t.dir, { batchSize: 100_000, cacheSize: 100_000 })).toBe(1500);
+    const reference = derivedSnapshot(t.db);
     expect(reference.merges.length).toBeGreaterThan(10);
 
     // Merges flush and evict within chunks: the merged customers and the rest of the chunk are reloaded,
     // and no prefetch reads the store before the merge is committed there.
-    expect(await replayFromScratch(db, dir.dir, { batchSize: 7, cacheSize: 4 })).toBe(1500);
-    expect(derivedSnapshot(db)).toEqual(reference);
-    expect(await replayFromScratch(db, dir.dir, { batchSize: 500, cacheSize: 3 })).toBe(1500);
-    expect(derivedSnapshot(db)).toEqual(reference);
+    expect(await replayFromScratch(t.db, t.dir, { batchSize: 7, cacheSize: 4 })).toBe(1500);
+    expect(derivedSnapshot(t.db)).toEqual(reference);
+    expect(await replayFromScratch(t.db, t.dir, { batchSize: 500, cacheSize: 3 })).toBe(1500);
+    expect(derivedSnapshot(t.db)).toEqual(reference);
   });
 });

@@ -1,28 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
-import { openSqliteDatabase, type SqliteDatabase } from '../../src/adapters/sqlite/open-database';
+import { describe, expect, it } from 'vitest';
 import { SqliteEngineStore } from '../../src/adapters/sqlite/sqlite-engine-store';
 import { SqliteEventLog } from '../../src/adapters/sqlite/sqlite-event-log';
 import { buildEngine } from '../../src/app/build-engine';
 import { Processor } from '../../src/engine/processor';
 import type { EventLog } from '../../src/ports/event-log';
-import { tempDir, toStoredEvent } from '../helpers/sim-log';
+import { toStoredEvent } from '../helpers/sim-log';
+import { freshSqliteEach } from '../helpers/fresh-sqlite';
 
-let dir: { dir: string; cleanup: () => void };
-let db: SqliteDatabase;
-
-beforeEach(() => {
-  dir = tempDir();
-  db = openSqliteDatabase(join(dir.dir, 'rapport.db'));
-});
-afterEach(() => {
-  db.close();
-  dir.cleanup();
-});
+const t = freshSqliteEach();
 
 describe('processor loop', () => {
   it('does not lose a wake that arrives while a batch is reading (no wait for the idle timer)', async () => {
-    const log = new SqliteEventLog(db);
+    const log = new SqliteEventLog(t.db);
     let hold: Promise<void> | null = null;
     let release = () => {};
     // An event log whose next read pauses after it has read (and found nothing), like a read in flight.
@@ -41,8 +30,8 @@ describe('processor loop', () => {
       },
     };
     hold = new Promise<void>((r) => (release = r));
-    const engine = buildEngine({ dataDir: dir.dir });
-    const p = new Processor({ eventLog: slow, store: new SqliteEngineStore(db), modules: engine.modules });
+    const engine = buildEngine({ dataDir: t.dir });
+    const p = new Processor({ eventLog: slow, store: new SqliteEngineStore(t.db), modules: engine.modules });
     const committed = new Promise<number>((resolve) => p.onBatch((b) => resolve(b.lastSeq)));
     p.start(60_000); // an idle timer far longer than the test
     await new Promise((r) => setTimeout(r, 20)); // the loop's first read is now paused, having found nothing
