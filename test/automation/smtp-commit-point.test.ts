@@ -35,7 +35,7 @@ const commitPoint = (log: string[], answer: () => Promise<boolean>) => async ():
  * the final dot: the client cannot know whether the message was taken. With `dropFirstMail`, the first
  * connection is dropped at MAIL FROM instead, and later ones answer the final dot with 250.
  */
-async function startSilentServer(opts: { dropFirstMail?: boolean } = {}): Promise<{ url: string; got: number; close: () => Promise<void> }> {
+async function startSilentServer(opts: { dropFirstMail?: boolean; dropSecondMail?: boolean } = {}): Promise<{ url: string; got: number; close: () => Promise<void> }> {
   const state = { got: 0 };
   const sockets = new Set<Socket>();
   let connections = 0;
@@ -45,6 +45,7 @@ async function startSilentServer(opts: { dropFirstMail?: boolean } = {}): Promis
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     let data = false;
+    let mails = 0;
     let buf = '';
     socket.write('220 silent ESMTP\r\n');
     socket.on('data', (chunk: Buffer) => {
@@ -52,7 +53,7 @@ async function startSilentServer(opts: { dropFirstMail?: boolean } = {}): Promis
       if (data) {
         if (buf.includes('\r\n.\r\n')) {
           state.got++;
-          if (opts.dropFirstMail) {
+          if (opts.dropFirstMail || opts.dropSecondMail) {
             data = false;
             buf = '';
             socket.write('250 queued\r\n');
@@ -71,7 +72,7 @@ async function startSilentServer(opts: { dropFirstMail?: boolean } = {}): Promis
           socket.write('354 go ahead\r\n');
           return;
         } else if (verb === 'QUIT') socket.end('221 bye\r\n');
-        else if (verb === 'MAIL' && first && opts.dropFirstMail) {
+        else if (verb === 'MAIL' && first && (opts.dropFirstMail || (opts.dropSecondMail && ++mails === 2))) {
           socket.destroy();
           return;
         } else socket.write('250 ok\r\n');
@@ -204,6 +205,23 @@ describe('SMTP channel commit point (exactly-once hand-over)', () => {
       expect(r).not.toHaveProperty('unconfirmed');
       expect(asked).toBe(1);
       expect(flaky.got).toBe(1);
+    } finally {
+      await email.close?.();
+      await flaky.close();
+    }
+  });
+
+  it('a reused connection the server closed before the message is requeued by the pool with a fresh stream; one commit point, one delivery', async () => {
+    const flaky = await startSilentServer({ dropSecondMail: true });
+    const email = createSmtpChannel({ url: flaky.url, from: 'news@shop.test', maxConnections: 1 });
+    try {
+      let asked = 0;
+      expect(await email.send(message('x1'), { commitPoint: async () => (asked++, true) })).toMatchObject({ ok: true });
+      const r = await email.send(message('x2'), { commitPoint: async () => (asked++, true) });
+      expect(r).toMatchObject({ ok: true });
+      expect(r).not.toHaveProperty('unconfirmed');
+      expect(asked).toBe(2);
+      expect(flaky.got).toBe(2);
     } finally {
       await email.close?.();
       await flaky.close();

@@ -1,6 +1,6 @@
 import nodemailer from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ChannelAdapter, EmailMessage, SendResult } from '../../ports/channel';
 
@@ -82,7 +82,9 @@ export function composeEmail(m: EmailMessage, from: string, messageId: string, d
     if (!/^[!-9;-~]+$/.test(name) || !PLAIN_HEADER.test(value) || name.length + value.length > MAX_HEADER_LINE) return null;
     extra += `${name}: ${value}\r\n`;
   }
-  const boundary = `--_rapport_${randomBytes(12).toString('hex')}`;
+  // Base64 never contains '_', and no header line starts with '--', so the boundary cannot occur in the
+  // message: it needs no randomness (random bytes per message cost more CPU than the whole header).
+  const boundary = `--_rapport_${messageId.replace(/[^0-9A-Za-z]/g, '').slice(0, 32) || 'part'}`;
   return (
     `From: ${from}\r\nTo: ${m.to}\r\nSubject: ${subject}\r\nMessage-ID: ${messageId}\r\nDate: ${date.toUTCString().replace('GMT', '+0000')}\r\n` +
     extra +
@@ -91,6 +93,10 @@ export function composeEmail(m: EmailMessage, from: string, messageId: string, d
     `--${boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n${base64Lines(m.html)}\r\n` +
     `--${boundary}--\r\n`
   );
+}
+
+function endsWithNewline(raw: string | Buffer): boolean {
+  return raw.length > 0 && (typeof raw === 'string' ? raw.charCodeAt(raw.length - 1) : raw[raw.length - 1]) === 0x0a;
 }
 
 /** Why a send stopped at its commit point (the stream's error; nodemailer reports it as ESTREAM). */
@@ -128,12 +134,15 @@ function pipeTail(s: Readable): Readable {
  * If it resolves false or rejects, the stream is destroyed with an error: nodemailer fails the send with
  * ESTREAM and closes that connection mid-DATA, and the server discards the unfinished message.
  *
- * Where the commit point falls: nodemailer starts reading `raw` when a pooled connection takes the
- * message, before MAIL FROM, and buffers it; it only pipes it to the socket after the server accepted
- * the recipients and answered DATA with 354. The commit point is called at that moment (the end of the
- * pipe chain starts flowing), so a refused recipient never marks anything, and what separates the mark
- * from the server's acceptance is only the rest of the body and the final dot. If the chain cannot be
- * followed (a nodemailer change), it is called at the first read instead, before MAIL FROM.
+ * Where the commit point falls: after the server accepted the recipients and answered DATA with 354, so
+ * a refused recipient never marks anything, and what separates the mark from the server's acceptance is
+ * only the rest of the body and the final dot. The channel normally hands the stream to the pooled SMTP
+ * connection itself (`readAtData`), which reads it only from that moment: the first read is the commit
+ * point. Given to `sendMail` as `raw` instead (a transport that is not the SMTP pool), nodemailer starts
+ * reading it when a pooled connection takes the message, before MAIL FROM, and buffers it in its
+ * composer's streams; the commit point is then called when the end of that pipe chain starts flowing
+ * (it is piped to the socket after the 354), or, if the chain cannot be followed (a nodemailer change),
+ * at the first read, before MAIL FROM.
  */
 export class CommitStream extends Readable {
   /** True once nodemailer started reading the message. */
@@ -146,9 +155,15 @@ export class CommitStream extends Readable {
   /** True once the commit point said no or failed: the stream was destroyed, nothing is delivered. */
   aborted = false;
 
+  /**
+   * @param readAtData - the stream is handed to nodemailer's SMTP connection itself (no composer streams
+   * in between), which only starts reading it once the server answered DATA with 354: the commit point is
+   * called at the first read, with no pipe chain to follow.
+   */
   constructor(
     private readonly content: string | Buffer,
     private readonly commitPoint: () => Promise<boolean>,
+    private readonly readAtData = false,
   ) {
     super();
   }
@@ -157,6 +172,10 @@ export class CommitStream extends Readable {
     if (this.started) return;
     this.started = true;
     this.push(this.content);
+    if (this.readAtData) {
+      this.decide();
+      return;
+    }
     const tail = pipeTail(this);
     if (tail === this || tail.readableFlowing === true) {
       this.decide();
@@ -213,14 +232,77 @@ export class CommitStream extends Readable {
   }
 }
 
+/** A whole message as a stream, ended at once (no commit point). */
+class RawStream extends Readable {
+  constructor(private content: string | Buffer | null) {
+    super();
+  }
+
+  override _read(): void {
+    if (this.content === null) return;
+    this.push(this.content);
+    this.content = null;
+    this.push(null);
+  }
+}
+
+/** The part of nodemailer's pooled SMTP transport (SMTPPool) that {@link directSender} uses. */
+interface PoolTransporter {
+  readonly name?: string;
+  send(mail: PoolMail, callback: (err: Error | null, info?: unknown) => void): unknown;
+}
+
+/** What SMTPPool reads of a mail: `data` (options such as dsn, signal) and `message` (a MimeNode's API). */
+interface PoolMail {
+  readonly data: Record<string, never>;
+  readonly message: {
+    getEnvelope(): { from: string; to: string[] };
+    messageId(): string;
+    getHeader(name: string): string | undefined;
+    createReadStream(): Readable;
+  };
+}
+
+/**
+ * A sender that hands the composed message straight to nodemailer's connection pool (the transport's
+ * `transporter.send(mail, callback)`, the interface every nodemailer transport implements), or null when
+ * the transport is not the SMTP pool. `transport.sendMail` would first build a MailComposer/MimeNode tree
+ * around the raw message (address parsing, random boundaries) and stream it through a PassThrough, a
+ * newline transform and a `pipeline` (an AbortController per message): together more CPU than composing
+ * the message. The pool calls `createReadStream` each time a connection takes the message (again when it
+ * requeues one a closed connection never read), and the SMTP connection pipes that stream into its DATA
+ * stream only after the server answered DATA with 354 — so a {@link CommitStream} made there is first
+ * read at the commit point.
+ */
+function directSender(transport: unknown): ((envelope: { from: string; to: string[] }, messageId: string, stream: () => Readable) => Promise<void>) | null {
+  const t = (transport as { transporter?: Partial<PoolTransporter> }).transporter;
+  if (!t || t.name !== 'SMTP (pool)' || typeof t.send !== 'function') return null;
+  const pool = t as PoolTransporter;
+  return (envelope, messageId, stream) =>
+    new Promise<void>((resolve, reject) => {
+      const mail: PoolMail = {
+        data: {},
+        message: {
+          // A fresh copy each time: the connection keeps (and annotates) the envelope it is given.
+          getEnvelope: () => ({ from: envelope.from, to: [...envelope.to] }),
+          messageId: () => messageId,
+          getHeader: (name) => (name.toLowerCase() === 'message-id' ? messageId : undefined),
+          createReadStream: stream,
+        },
+      };
+      pool.send(mail, (err) => (err ? reject(err) : resolve()));
+    });
+}
+
 /**
  * Email over SMTP with nodemailer's pooled transport. HTML + text parts; the engine's headers
  * (List-Unsubscribe, List-Unsubscribe-Post, X-Rapport-*) are passed through. A 5xx reply is a
  * permanent failure (hard bounce for 550-554 on the recipient); anything else is retried.
  *
  * Every message is composed here (the fast composer, or nodemailer's MailComposer for what it does not
- * handle) and sent as `raw`; with a `commitPoint` (see SendOptions) as a {@link CommitStream}, so the
- * final dot is only sent once the caller durably recorded the hand-over.
+ * handle) and handed as a whole to the connection pool (see directSender); with a `commitPoint` (see
+ * SendOptions) as a {@link CommitStream}, so the final dot is only sent once the caller durably recorded
+ * the hand-over.
  */
 export function createSmtpChannel(opts: SmtpChannelOptions): ChannelAdapter {
   // Transport options go in the first argument (with `url`); a second argument would only be message defaults.
@@ -232,6 +314,7 @@ export function createSmtpChannel(opts: SmtpChannelOptions): ChannelAdapter {
     ...(opts.ratePerSecond ? { rateDelta: 1000, rateLimit: opts.ratePerSecond } : {}),
   } as Parameters<typeof nodemailer.createTransport>[0]);
   const sender = fastSender(opts.from);
+  const direct = directSender(transport);
 
   /** The message and its envelope: the fast composer, else nodemailer's MailComposer (same headers). */
   async function compose(m: EmailMessage, messageId: string): Promise<{ raw: string | Buffer; envelope: { from: string; to: string[] } }> {
@@ -260,23 +343,39 @@ export function createSmtpChannel(opts: SmtpChannelOptions): ChannelAdapter {
       const messageId = smtpMessageId(m.idempotencyKey, opts.from);
       let stream: CommitStream | null = null;
       try {
-        const { raw, envelope } = await compose(m, messageId);
+        const composed = await compose(m, messageId);
+        const { envelope } = composed;
+        // nodemailer's composer would add the final line break a raw message lacks (the fast composer's has one).
+        const raw = direct && !endsWithNewline(composed.raw) ? `${composed.raw.toString()}\r\n` : composed.raw;
         const commitPoint = sendOpts?.commitPoint;
         for (let attempt = 1; ; attempt++) {
-          // Without a commit point nodemailer only runs the SMTP session (and dot-stuffing) on the text.
-          stream = commitPoint ? new CommitStream(raw, commitPoint) : null;
+          // Set when a pooled connection took the message (after it connected).
+          let taken = false;
+          stream = null;
           try {
-            // messageId: nodemailer would otherwise generate one (random bytes) for its logs, unused with raw.
-            await transport.sendMail({ envelope, raw: stream ?? raw, messageId });
+            if (direct) {
+              await direct(envelope, messageId, () => {
+                taken = true;
+                // Without a commit point nodemailer only runs the SMTP session (and dot-stuffing) on the text.
+                stream = commitPoint ? new CommitStream(raw, commitPoint, true) : null;
+                return stream ?? new RawStream(raw);
+              });
+            } else {
+              stream = commitPoint ? new CommitStream(raw, commitPoint) : null;
+              taken = stream !== null;
+              // messageId: nodemailer would otherwise generate one (random bytes) for its logs, unused with raw.
+              await transport.sendMail({ envelope, raw: stream ?? raw, messageId });
+            }
             return { ok: true, providerId: messageId };
           } catch (err) {
-            await stream?.settled();
-            // The connection failed (no server reply) after nodemailer started reading the message but
-            // before the commit point: nothing can have been delivered. Nodemailer would requeue such a
-            // message itself (a pooled connection the server had closed), but a stream is read only
-            // once: try once more with a fresh one.
+            const s = stream as CommitStream | null;
+            await s?.settled();
+            // The connection failed (no server reply) after a connection took the message but before the
+            // commit point: nothing can have been delivered. Nodemailer requeues such a message itself
+            // only on a reused connection the server had closed (and, with sendMail, a stream is read
+            // only once): try once more with a fresh one.
             const code = (err as { responseCode?: number }).responseCode;
-            if (attempt === 1 && stream?.started && !stream.asked && !code) continue;
+            if (attempt === 1 && s && taken && (direct || s.started) && !s.asked && !code) continue;
             throw err;
           }
         }

@@ -136,6 +136,14 @@ export function createSqliteAutomationStore(db: SqliteDatabase, opts: { closeDb?
     for (const x of items) if (s.handOver.run(now, now, x.id, x.leaseUntil).changes > 0) marked.add(x.id);
     return marked;
   });
+  // One mark (the usual group at a few thousand e-mails/s) is one statement: in autocommit it is its own
+  // transaction, with the same durability, without the BEGIN and COMMIT statements, which cost more than
+  // the UPDATE right after the synchronous level changed (measured 21 -> 10 us per mark).
+  const handOver = (items: readonly { id: string; leaseUntil: number }[], now: number): Set<string> => {
+    const only = items.length === 1 && !db.inTransaction ? items[0] : undefined;
+    if (!only) return handOverTx(items, now);
+    return s.handOver.run(now, now, only.id, only.leaseUntil).changes > 0 ? new Set([only.id]) : new Set<string>();
+  };
 
   const wal = String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
 
@@ -182,7 +190,7 @@ export function createSqliteAutomationStore(db: SqliteDatabase, opts: { closeDb?
       // The connection's level now (another component sharing it may have changed it since). Not prepared
       // statements: SQLite applies and reads this pragma when a statement is compiled, not when it runs.
       const level = Number(db.pragma('synchronous', { simple: true }));
-      if (!wal || level <= 1) return handOverTx(items, now);
+      if (!wal || level <= 1) return handOver(items, now);
       // The mark must outlive this process (SIGKILL, crash), not a power cut: in WAL mode a commit under
       // synchronous=NORMAL is written to the WAL (the OS has it) without waiting for the disk flush, which
       // sits on every email's critical path otherwise. A mark lost to a power cut only means that action
@@ -190,7 +198,7 @@ export function createSqliteAutomationStore(db: SqliteDatabase, opts: { closeDb?
       // synchronous commit flushes it anyway.
       db.pragma('synchronous = NORMAL');
       try {
-        return handOverTx(items, now);
+        return handOver(items, now);
       } finally {
         db.pragma(`synchronous = ${level}`);
       }
