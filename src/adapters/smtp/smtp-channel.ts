@@ -109,95 +109,35 @@ export class CommitRefusedError extends Error {
 }
 
 /**
- * The last stream of the pipe chain that starts at `s` (nodemailer's raw stream -> message stream ->
- * transforms), found through the streams' pipe lists. Nodemailer pipes that last stream into the SMTP
- * connection's data stream only once the server answered DATA with 354, which is how
- * {@link CommitStream} knows the server accepted the envelope.
- */
-function pipeTail(s: Readable): Readable {
-  let cur = s;
-  for (let i = 0; i < 16; i++) {
-    // Node keeps the destinations of pipe() in `_readableState.pipes` (not a public API: when it is
-    // missing, the walk stops at `s` and the commit point falls back to the first read).
-    const pipes = (cur as unknown as { _readableState?: { pipes?: unknown } })._readableState?.pipes;
-    if (!Array.isArray(pipes) || pipes.length !== 1 || !(pipes[0] instanceof Readable)) break;
-    cur = pipes[0];
-  }
-  return cur;
-}
-
-/**
- * A whole MIME message for nodemailer's `raw`, whose end is held back until the commit point agrees.
+ * A whole MIME message whose end is held back until the commit point agrees.
  *
  * The content is pushed at once; the stream ends (and so nodemailer writes the terminating
  * `<CRLF>.<CRLF>`, the moment the server takes responsibility) only when `commitPoint()` resolves true.
  * If it resolves false or rejects, the stream is destroyed with an error: nodemailer fails the send with
  * ESTREAM and closes that connection mid-DATA, and the server discards the unfinished message.
  *
- * Where the commit point falls: after the server accepted the recipients and answered DATA with 354, so
- * a refused recipient never marks anything, and what separates the mark from the server's acceptance is
- * only the rest of the body and the final dot. The channel normally hands the stream to the pooled SMTP
- * connection itself (`readAtData`), which reads it only from that moment: the first read is the commit
- * point. Given to `sendMail` as `raw` instead (a transport that is not the SMTP pool), nodemailer starts
- * reading it when a pooled connection takes the message, before MAIL FROM, and buffers it in its
- * composer's streams; the commit point is then called when the end of that pipe chain starts flowing
- * (it is piped to the socket after the 354), or, if the chain cannot be followed (a nodemailer change),
- * at the first read, before MAIL FROM.
+ * Where the commit point falls: the channel hands the stream to the pooled SMTP connection itself (see
+ * directSender), which reads it only once the server accepted the recipients and answered DATA with 354.
+ * So the first read is the commit point: a refused recipient never marks anything, and what separates the
+ * mark from the server's acceptance is only the rest of the body and the final dot.
  */
 export class CommitStream extends Readable {
-  /** True once nodemailer started reading the message. */
-  started = false;
   private decision: Promise<boolean> | null = null;
-  private tail: Readable | null = null;
-  private readonly onTailFlowing = (): void => this.decide();
   /** True once the commit point said yes: the stream ended, the final dot follows. */
   committed = false;
   /** True once the commit point said no or failed: the stream was destroyed, nothing is delivered. */
   aborted = false;
 
-  /**
-   * @param readAtData - the stream is handed to nodemailer's SMTP connection itself (no composer streams
-   * in between), which only starts reading it once the server answered DATA with 354: the commit point is
-   * called at the first read, with no pipe chain to follow.
-   */
   constructor(
     private readonly content: string | Buffer,
     private readonly commitPoint: () => Promise<boolean>,
-    private readonly readAtData = false,
   ) {
     super();
   }
 
   override _read(): void {
-    if (this.started) return;
-    this.started = true;
-    this.push(this.content);
-    if (this.readAtData) {
-      this.decide();
-      return;
-    }
-    const tail = pipeTail(this);
-    if (tail === this || tail.readableFlowing === true) {
-      this.decide();
-      return;
-    }
-    this.tail = tail;
-    tail.once('resume', this.onTailFlowing);
-  }
-
-  /** True once the commit point was called (the server had answered DATA). */
-  get asked(): boolean {
-    return this.decision !== null;
-  }
-
-  /** Resolves once the commit point (if it was called) has answered, so its effects are settled. */
-  settled(): Promise<unknown> {
-    return this.decision ?? Promise.resolve();
-  }
-
-  private decide(): void {
     if (this.decision || this.destroyed) return;
-    this.detach();
+    this.push(this.content);
     this.decision = Promise.resolve()
       .then(this.commitPoint)
       .then(
@@ -221,14 +161,14 @@ export class CommitStream extends Readable {
       );
   }
 
-  private detach(): void {
-    this.tail?.removeListener('resume', this.onTailFlowing);
-    this.tail = null;
+  /** True once the commit point was called (the server had answered DATA). */
+  get asked(): boolean {
+    return this.decision !== null;
   }
 
-  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    this.detach();
-    cb(err);
+  /** Resolves once the commit point (if it was called) has answered, so its effects are settled. */
+  settled(): Promise<unknown> {
+    return this.decision ?? Promise.resolve();
   }
 }
 
@@ -265,18 +205,21 @@ interface PoolMail {
 
 /**
  * A sender that hands the composed message straight to nodemailer's connection pool (the transport's
- * `transporter.send(mail, callback)`, the interface every nodemailer transport implements), or null when
- * the transport is not the SMTP pool. `transport.sendMail` would first build a MailComposer/MimeNode tree
- * around the raw message (address parsing, random boundaries) and stream it through a PassThrough, a
- * newline transform and a `pipeline` (an AbortController per message): together more CPU than composing
+ * `transporter.send(mail, callback)`, the interface every nodemailer transport implements).
+ * `transport.sendMail` would first build a MailComposer/MimeNode tree around the raw message (address
+ * parsing, random boundaries) and stream it through a PassThrough, a newline transform and a `pipeline` (an AbortController per message): together more CPU than composing
  * the message. The pool calls `createReadStream` each time a connection takes the message (again when it
  * requeues one a closed connection never read), and the SMTP connection pipes that stream into its DATA
  * stream only after the server answered DATA with 354 — so a {@link CommitStream} made there is first
  * read at the commit point.
  */
-function directSender(transport: unknown): ((envelope: { from: string; to: string[] }, messageId: string, stream: () => Readable) => Promise<void>) | null {
+function directSender(transport: unknown): (envelope: { from: string; to: string[] }, messageId: string, stream: () => Readable) => Promise<void> {
   const t = (transport as { transporter?: Partial<PoolTransporter> }).transporter;
-  if (!t || t.name !== 'SMTP (pool)' || typeof t.send !== 'function') return null;
+  // The channel always builds a pooled transport: anything else means nodemailer's pool changed shape,
+  // and the commit point could no longer be placed inside DATA. Fail at start-up rather than send blind.
+  if (!t || t.name !== 'SMTP (pool)' || typeof t.send !== 'function') {
+    throw new Error(`nodemailer's pooled SMTP transport is not as expected (transporter ${JSON.stringify(t?.name ?? null)}): check the nodemailer version`);
+  }
   const pool = t as PoolTransporter;
   return (envelope, messageId, stream) =>
     new Promise<void>((resolve, reject) => {
@@ -346,49 +289,42 @@ export function createSmtpChannel(opts: SmtpChannelOptions): ChannelAdapter {
         const composed = await compose(m, messageId);
         const { envelope } = composed;
         // nodemailer's composer would add the final line break a raw message lacks (the fast composer's has one).
-        const raw = direct && !endsWithNewline(composed.raw) ? `${composed.raw.toString()}\r\n` : composed.raw;
+        const raw = endsWithNewline(composed.raw) ? composed.raw : `${composed.raw.toString()}\r\n`;
         const commitPoint = sendOpts?.commitPoint;
         for (let attempt = 1; ; attempt++) {
           // Set when a pooled connection took the message (after it connected).
           let taken = false;
           stream = null;
           try {
-            if (direct) {
-              await direct(envelope, messageId, () => {
-                taken = true;
-                // Without a commit point nodemailer only runs the SMTP session (and dot-stuffing) on the text.
-                stream = commitPoint ? new CommitStream(raw, commitPoint, true) : null;
-                return stream ?? new RawStream(raw);
-              });
-            } else {
+            await direct(envelope, messageId, () => {
+              taken = true;
+              // Without a commit point nodemailer only runs the SMTP session (and dot-stuffing) on the text.
               stream = commitPoint ? new CommitStream(raw, commitPoint) : null;
-              taken = stream !== null;
-              // messageId: nodemailer would otherwise generate one (random bytes) for its logs, unused with raw.
-              await transport.sendMail({ envelope, raw: stream ?? raw, messageId });
-            }
+              return stream ?? new RawStream(raw);
+            });
             return { ok: true, providerId: messageId };
           } catch (err) {
             const s = stream as CommitStream | null;
             await s?.settled();
             // The connection failed (no server reply) after a connection took the message but before the
-            // commit point: nothing can have been delivered. Nodemailer requeues such a message itself
-            // only on a reused connection the server had closed (and, with sendMail, a stream is read
-            // only once): try once more with a fresh one.
+            // commit point: nothing can have been delivered. Nodemailer requeues such a message itself only
+            // on a reused connection the server had closed: try once more with a fresh stream.
             const code = (err as { responseCode?: number }).responseCode;
-            if (attempt === 1 && s && taken && (direct || s.started) && !s.asked && !code) continue;
+            if (attempt === 1 && s && taken && !s.asked && !code) continue;
             throw err;
           }
         }
       } catch (err) {
         // The commit point's store write is finished before the result is reported (no race with the
-        // caller's own bookkeeping of this action).
-        await stream?.settled();
+        // caller's own bookkeeping of this action). (Set inside the pool's callback: TypeScript cannot see it.)
+        const s = stream as CommitStream | null;
+        await s?.settled();
         const e = err as { responseCode?: number; message?: string; code?: string };
-        if (stream?.aborted) return { ok: false, permanent: false, aborted: true, error: `smtp aborted before the end of data: ${e.message ?? String(err)}` };
+        if (s?.aborted) return { ok: false, permanent: false, aborted: true, error: `smtp aborted before the end of data: ${e.message ?? String(err)}` };
         const code = e.responseCode ?? 0;
         // Past the commit point with no reply from the server: the message may well have been accepted.
         // Sending it again could deliver it twice, so it counts as sent, unconfirmed.
-        if (stream?.committed && !code) return { ok: true, providerId: messageId, unconfirmed: `no reply after the end of data: ${e.code ?? ''} ${e.message ?? String(err)}`.trim() };
+        if (s?.committed && !code) return { ok: true, providerId: messageId, unconfirmed: `no reply after the end of data: ${e.code ?? ''} ${e.message ?? String(err)}`.trim() };
         const permanent = code >= 500 && code < 600;
         return { ok: false, permanent, hardBounce: permanent && code >= 550 && code <= 554, error: `smtp ${code || e.code || ''} ${e.message ?? String(err)}`.trim() };
       }
