@@ -21,7 +21,6 @@
  * (node arguments of the workers; default "--max-semi-space-size=32", as docs/deploy.md recommends).
  * Prints human lines; the last line is one JSON object with the figures.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +38,7 @@ import type { StoredEvent } from '../src/domain/event';
 import { Processor } from '../src/engine/processor';
 import { simulate } from '../src/sim/simulate';
 import { simulatedEvent } from '../src/sim/simulated-event';
+import { spawnWorker, type WorkerProcess } from '../test/scale/worker-helpers';
 
 const PG_URL = process.env['RAPPORT_TEST_DATABASE_URL'] || process.env['DATABASE_URL'];
 const NATS_URL = process.env['RAPPORT_TEST_NATS_URL'] || process.env['NATS_URL'];
@@ -76,37 +76,21 @@ async function dropSchema(): Promise<void> {
   }
 }
 
-interface Worker {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<void>;
-}
-
-async function spawnWorker(id: string, dataDir: string): Promise<Worker> {
-  const script = join(import.meta.dirname, '..', 'test', 'scale', 'fixtures', 'worker-main.ts');
-  const settings = {
-    databaseUrl: PG_URL,
-    natsUrl: NATS_URL,
-    schema: SCHEMA,
-    stream: { stream: STREAM, subjectPrefix: PREFIX, partitions: PARTITIONS },
-    workerId: id,
-    dataDir,
-    valueOptions: VALUE_OPTIONS,
-    rebalanceEveryMs: 500,
-    poolSize: 8,
-  };
-  const child = spawn(process.execPath, [...WORKER_NODE_ARGS, '--import', 'tsx', script], { env: { ...process.env, RAPPORT_WORKER_FIXTURE: JSON.stringify(settings) }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /ready (\S*)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`worker ${id} exited with ${code}`)));
-  });
-  return { child, url, exited };
+function spawnBenchWorker(id: string, dataDir: string): Promise<WorkerProcess> {
+  return spawnWorker(
+    {
+      databaseUrl: PG_URL,
+      natsUrl: NATS_URL,
+      schema: SCHEMA,
+      stream: { stream: STREAM, subjectPrefix: PREFIX, partitions: PARTITIONS },
+      workerId: id,
+      dataDir,
+      valueOptions: VALUE_OPTIONS,
+      rebalanceEveryMs: 500,
+      poolSize: 8,
+    },
+    WORKER_NODE_ARGS,
+  );
 }
 
 /**
@@ -186,7 +170,7 @@ async function storageSizes(pool: PostgresPool): Promise<{ bytesPerEvent: number
 }
 
 /** Cumulative latency histogram (le → count) and CPU seconds, summed over the workers. */
-async function scrape(workers: readonly Worker[]): Promise<{ buckets: Map<number, number>; cpu: number }> {
+async function scrape(workers: readonly WorkerProcess[]): Promise<{ buckets: Map<number, number>; cpu: number }> {
   const buckets = new Map<number, number>();
   let cpu = 0;
   for (const w of workers) {
@@ -268,7 +252,7 @@ async function runScaled(n: number, events: readonly StoredEvent[], dataDir: str
   await ensureEventStream(jsm, { stream: STREAM, subjectPrefix: PREFIX, partitions: PARTITIONS });
   const stream = new PartitionStream(nc, { stream: STREAM, subjectPrefix: PREFIX, partitions: PARTITIONS });
   const progress = new PostgresPartitionProgress(pool);
-  const workers: Worker[] = [];
+  const workers: WorkerProcess[] = [];
   try {
     const tr = performance.now();
     const router = new PostgresPartitionRouter({ pool, partitions: PARTITIONS });
@@ -282,7 +266,7 @@ async function runScaled(n: number, events: readonly StoredEvent[], dataDir: str
     log(`${n} worker(s): published ${a.toLocaleString('en')} events in ${publishS.toFixed(1)} s = ${round(a / publishS).toLocaleString('en')} events/s (one publishing process, 2 × 1,000 in flight)`);
     // 3b. the workers on that backlog: from the moment they hold every partition until all is processed.
     const c0 = cpuByCommand();
-    for (let i = 0; i < n; i++) workers.push(await spawnWorker(`bench-w${i}`, dataDir));
+    for (let i = 0; i < n; i++) workers.push(await spawnBenchWorker(`bench-w${i}`, dataDir));
     for (;;) {
       const held = await pool.query<{ n: number; live: number }>(`SELECT COALESCE(sum(partitions), 0)::int AS n, count(*)::int AS live FROM worker_heartbeats`);
       if (held.rows[0]!.n === PARTITIONS && held.rows[0]!.live === n) break;

@@ -122,10 +122,10 @@ export interface WorkerProcess {
   readonly exited: Promise<void>;
 }
 
-/** Starts a worker process; resolves once it printed `ready`. */
-export async function spawnWorker(settings: Record<string, unknown>): Promise<WorkerProcess> {
+/** Starts a worker process (`nodeArgs`: extra node arguments); resolves once it printed `ready`. */
+export async function spawnWorker(settings: Record<string, unknown>, nodeArgs: readonly string[] = []): Promise<WorkerProcess> {
   const script = fileURLToPath(new URL('./fixtures/worker-main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     env: { ...process.env, RAPPORT_WORKER_FIXTURE: JSON.stringify(settings) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
