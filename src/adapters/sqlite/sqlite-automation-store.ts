@@ -1,3 +1,4 @@
+import { withoutFsync } from './without-fsync';
 import type { Channel } from '../../domain/contact-policy';
 import type { ContactRecord } from '../../domain/playbook-policy';
 import type {
@@ -187,21 +188,12 @@ export function createSqliteAutomationStore(db: SqliteDatabase, opts: { closeDb?
     },
     async markHandedOver(items, now) {
       if (items.length === 0) return new Set<string>();
-      // The connection's level now (another component sharing it may have changed it since). Not prepared
-      // statements: SQLite applies and reads this pragma when a statement is compiled, not when it runs.
-      const level = Number(db.pragma('synchronous', { simple: true }));
-      if (!wal || level <= 1) return handOver(items, now);
-      // The mark must outlive this process (SIGKILL, crash), not a power cut: in WAL mode a commit under
-      // synchronous=NORMAL is written to the WAL (the OS has it) without waiting for the disk flush, which
+      if (!wal) return handOver(items, now);
+      // The mark must outlive this process (SIGKILL, crash), not a power cut: without the disk flush, which
       // sits on every email's critical path otherwise. A mark lost to a power cut only means that action
       // is sent again on recovery (at-least-once, as without marks), never that it is skipped; the next
       // synchronous commit flushes it anyway.
-      db.pragma('synchronous = NORMAL');
-      try {
-        return handOver(items, now);
-      } finally {
-        db.pragma(`synchronous = ${level}`);
-      }
+      return withoutFsync(db, () => handOver(items, now));
     },
     async defer(actionId, due, reason, now) {
       s.defer.run(due, reason, now, now, actionId);

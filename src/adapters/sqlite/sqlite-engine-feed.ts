@@ -1,3 +1,4 @@
+import { withoutFsync } from './without-fsync';
 import type { StoredEvent } from '../../domain/event';
 import type { EngineFeed } from '../../ports/engine-feed';
 import type { CustomerRecord, TypeChange } from '../../ports/engine-store';
@@ -50,13 +51,7 @@ export class SqliteEngineFeed implements EngineFeed {
   async setPosition(consumer: string, seq: number): Promise<void> {
     // No fsync (as the engine's commits): a position lost in a crash only re-reads a range, which consumers
     // handle idempotently; with FULL every processed batch blocked this thread on the disk once more.
-    const sync = this.db.pragma('synchronous', { simple: true }) as number;
-    if (sync > 1) this.db.pragma('synchronous = NORMAL');
-    try {
-      this.setPositionStmt.run(`consumer:${consumer}`, seq);
-    } finally {
-      if (sync > 1) this.db.pragma(`synchronous = ${sync}`);
-    }
+    withoutFsync(this.db, () => this.setPositionStmt.run(`consumer:${consumer}`, seq));
   }
 
   async processed(): Promise<number> {

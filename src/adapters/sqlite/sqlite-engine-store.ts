@@ -1,3 +1,4 @@
+import { withoutFsync } from './without-fsync';
 import type { StoredEvent } from '../../domain/event';
 import type { SqliteDatabase } from './open-database';
 import { decodeEventRow } from './sqlite-event-log';
@@ -335,13 +336,7 @@ export class SqliteEngineStore implements EngineStore {
     // can lose only whole recent commits, and their checkpoint with them, so the processor re-derives the
     // same state from the log. Skipping the fsync keeps a commit from blocking the thread on the disk.
     // The connection's own setting (FULL for ingest on a shared connection) is restored afterwards.
-    const sync = this.db.pragma('synchronous', { simple: true }) as number;
-    if (sync > 1) this.db.pragma('synchronous = NORMAL');
-    try {
-      this.commitTx(batch);
-    } finally {
-      if (sync > 1) this.db.pragma(`synchronous = ${sync}`);
-    }
+    withoutFsync(this.db, () => this.commitTx(batch));
   }
 
   private commitTx(batch: EngineCommit): void {
