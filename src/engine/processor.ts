@@ -183,6 +183,17 @@ export class Processor {
     return this.checkpointSeq;
   }
 
+  /**
+   * After a failed commit memory is ahead of the store: drops every cached customer, identity and pending
+   * change, so the next batch reloads from the stored checkpoint instead of applying its events twice.
+   */
+  private forget(): void {
+    this.dispose();
+    this.pending = emptyPending();
+    this.checkpointSeq = -1;
+    this.valueLoaded = false;
+  }
+
   /** The value engine, when value models are on. */
   valueEngine(): ValueEngine | undefined {
     return this.deps.value;
@@ -591,16 +602,22 @@ export class Processor {
       customers.push(live.record);
       committed.push(live);
     }
-    await store.commit({
-      customers,
-      identities: p.identities,
-      merges: p.merges,
-      eventCustomers: p.eventCustomers,
-      typeChanges: p.typeChanges,
-      traitChanges: p.traitChanges,
-      checkpoint,
-      ...(this.deps.value ? { valueState: this.deps.value.snapshot() } : {}),
-    });
+    try {
+      await store.commit({
+        customers,
+        identities: p.identities,
+        merges: p.merges,
+        eventCustomers: p.eventCustomers,
+        typeChanges: p.typeChanges,
+        traitChanges: p.traitChanges,
+        checkpoint,
+        ...(this.deps.value ? { valueState: this.deps.value.snapshot() } : {}),
+      });
+    } catch (err) {
+      // Memory is ahead of the store now: start again from the stored checkpoint.
+      this.forget();
+      throw err;
+    }
     this.checkpointSeq = checkpoint;
     this.pending = emptyPending();
     // What was built for the commit is on disk now: keep only what the next events need in memory

@@ -128,6 +128,39 @@ describe('determinism', () => {
   });
 });
 
+describe('failed commits', () => {
+  it('starts again from the stored checkpoint after a commit fails, so no event is applied twice', async () => {
+    const log = new SqliteEventLog(db);
+    const { events } = await simulateInto(log, { customers: 120, days: 200, seed: 5 });
+    await newProcessor(300).drain();
+    const a = snapshot();
+
+    await new SqliteEngineStore(db).reset();
+    engine = buildEngine({ dataDir: dir.dir });
+    const store = new SqliteEngineStore(db);
+    const commit = store.commit.bind(store);
+    let calls = 0;
+    // Every third commit fails, as a full disk or a lost connection would make it.
+    store.commit = async (batch) => {
+      if (++calls % 3 === 0) throw new Error('disk full');
+      return commit(batch);
+    };
+    const p = new Processor({ eventLog: log, store, modules: engine.modules, batchSize: 300, ...(engine.value ? { value: engine.value } : {}) });
+    let failures = 0;
+    for (;;) {
+      try {
+        if ((await p.runOnce()) === 0) break;
+      } catch (err) {
+        expect((err as Error).message).toBe('disk full');
+        failures++;
+      }
+    }
+    expect(failures).toBeGreaterThan(3);
+    expect(await p.checkpoint()).toBe(events);
+    expect(snapshot()).toEqual(a);
+  });
+});
+
 describe('distribution over time', () => {
   it('counts per type as of a past day equal the customers\' histories replayed to that day', async () => {
     const log = new SqliteEventLog(db);
