@@ -9,7 +9,7 @@
  * The p99 latency target is measured by bench/latency.ts (real HTTP server).
  *
  * Run: npm run bench:pipeline   (node --expose-gc --import tsx bench/pipeline.ts)
- * Options (env): BENCH_CUSTOMERS (10000), BENCH_DAYS (365), BENCH_SEED (7), BENCH_BATCH (100000 events
+ * Options (env): BENCH_CUSTOMERS (10000), BENCH_DAYS (365), BENCH_SEED (7), BENCH_BATCH (1000000 events
  * per commit), BENCH_MEMORY_CUSTOMERS (1000000; 0 skips), BENCH_DIR (where the logs are built once and
  * reused; default a folder in the OS temp dir named after the parameters), BENCH_SKIP (comma list of
  * runs to skip: full,ceiling,notext,statements,memory), BENCH_PARTS=1 (also print, per replay, the time spent in
@@ -36,7 +36,7 @@ import { simulatedEvent } from '../src/sim/simulated-event';
 const CUSTOMERS = Number(process.env['BENCH_CUSTOMERS'] ?? 10_000);
 const DAYS = Number(process.env['BENCH_DAYS'] ?? 365);
 const SEED = Number(process.env['BENCH_SEED'] ?? 7);
-const BATCH = Number(process.env['BENCH_BATCH'] ?? 100_000);
+const BATCH = Number(process.env['BENCH_BATCH'] ?? 1_000_000);
 const MEMORY_CUSTOMERS = Number(process.env['BENCH_MEMORY_CUSTOMERS'] ?? 1_000_000);
 const DIR = process.env['BENCH_DIR'] ?? join(tmpdir(), `rapport-bench-pipeline-${CUSTOMERS}x${DAYS}-s${SEED}`);
 const SKIP = new Set((process.env['BENCH_SKIP'] ?? '').split(',').filter(Boolean));

@@ -51,7 +51,8 @@ export interface ProcessorDeps {
   readonly modules: EngineModules;
   /**
    * Most events per batch (one commit per batch; default 2000). A batch commits each changed customer
-   * once, so replays of many events per customer are much faster with large batches (e.g. 100,000).
+   * once, so replays of many events per customer are much faster with large batches (e.g. 1,000,000).
+   * A batch also ends once it changed `cacheSize` customers.
    */
   readonly batchSize?: number;
   /** Events read from the log per call within a batch (default min(batchSize, 5000)); bounds memory. */
@@ -203,8 +204,9 @@ export class Processor {
   async runOnce(): Promise<number> {
     let after = await this.checkpoint();
     let total = 0;
-    // Read in chunks (bounded memory), commit once per batch.
-    while (total < this.batchSize) {
+    // Read in chunks (bounded memory), commit once per batch; a batch ends early once it changed as many
+    // customers as the cache holds (they stay in memory until committed), so a large batch stays bounded.
+    while (total < this.batchSize && this.pending.customers.size < this.cacheSize) {
       const want = Math.min(this.readSize, this.batchSize - total);
       const events = await this.deps.eventLog.read(after, want);
       if (events.length === 0) break;

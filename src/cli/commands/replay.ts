@@ -19,7 +19,7 @@ export const registerReplayCommand: RegisterCommand = (program: Command, io: Cli
     .addOption(dataOption())
     .addOption(databaseUrlOption())
     .option('--continue', 'continue from the last checkpoint instead of rebuilding from scratch')
-    .option('--batch <n>', 'events per commit (bigger is faster: each customer row is written once per commit)', '100000')
+    .option('--batch <n>', 'events per commit (bigger is faster: each customer row is written once per commit; a commit also comes once as many customers changed as the processor caches, 100,000)', '1000000')
     .addOption(jsonOption())
     .action(async (o: { data: string; databaseUrl?: string; continue?: boolean; batch: string; json?: boolean }) => {
       const config = loadConfig({ env: io.env, overrides: { dataDir: o.data, ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}) } });
@@ -33,7 +33,7 @@ export const registerReplayCommand: RegisterCommand = (program: Command, io: Cli
           eventLog: store.eventLog,
           store: engineStore,
           modules: engine.modules,
-          batchSize: Math.max(1, Number(o.batch) || 100_000),
+          batchSize: Math.max(1, Number(o.batch) || 1_000_000),
           ...(engine.value ? { value: engine.value } : {}),
         });
         const from = await processor.checkpoint();
