@@ -2,7 +2,7 @@ import { compilePhrases, longestMatch, type TrieHit, type TrieNode } from './phr
 import { detectLanguage } from './detect-language';
 import type { LanguageLexicon, SentimentLexicon, StatementLexicon } from './statement-lexicon';
 import { foldToken, tokenizeText, tokenizeTextColumns } from './text-tokens';
-import { loadWinkPipeline, WINK_TOKEN_SIZE } from './wink-pipeline';
+import { createWinkPipeline, loadWinkPipeline, WINK_TOKEN_SIZE } from './wink-pipeline';
 import {
   emptyCues,
   type AnalyseOptions,
@@ -22,7 +22,18 @@ export interface StatementAnalyserDeps {
   readonly lexicon: StatementLexicon;
   /** Optional trained classifier; when given, analyses carry `predictedLabel` and `labelProbabilities`. */
   readonly model?: StatementPredictor | undefined;
+  /**
+   * Unknown English words the language model's lexeme cache may learn before it is loaded afresh (default
+   * 250,000, some 30 MB): wink-nlp adds every unknown word to the cache for good, so a server reading
+   * free text for months would otherwise grow without bound. Results do not depend on it.
+   */
+  readonly maxLearnedWords?: number;
+  /** Called after the English model was loaded afresh (for a log line). */
+  readonly onModelReload?: (learnedWords: number) => void;
 }
+
+/** Default of {@link StatementAnalyserDeps.maxLearnedWords}. */
+const MAX_LEARNED_WORDS = 250_000;
 
 /** A ready analyser: pure and synchronous per call. */
 export interface StatementAnalyser {
@@ -175,8 +186,10 @@ function isException(s: CompiledSentiment, norms: readonly string[], i: number):
  */
 export function createStatementAnalyser(deps: StatementAnalyserDeps): StatementAnalyser {
   // wink-nlp's tokens and document sentiment for English, without its Doc API (see wink-pipeline).
-  const wink = loadWinkPipeline();
-  const winkCache = wink.cache;
+  let wink = loadWinkPipeline();
+  let winkCache = wink.cache;
+  const maxLearned = deps.maxLearnedWords ?? MAX_LEARNED_WORDS;
+  let learnedFrom = wink.lexemeCount();
   const enTokenize = (word: string): string[] => wink.read(word, false).normals.map((id) => foldToken(String(winkCache.value(id))));
   const deTokenize = (word: string): string[] => tokenizeText(word).map((t) => t.norm);
   const compile = (lex: LanguageLexicon, tokenize: (w: string) => string[], stemFallback: boolean): CompiledLanguage => ({
@@ -219,7 +232,20 @@ export function createStatementAnalyser(deps: StatementAnalyserDeps): StatementA
     return punct;
   }
 
+  /** A fresh English model when the cache learned too many words; what is remembered per lexeme index goes with it. */
+  function boundLexemes(): void {
+    const learned = wink.lexemeCount() - learnedFrom;
+    if (learned <= maxLearned) return;
+    wink = createWinkPipeline();
+    winkCache = wink.cache;
+    learnedFrom = wink.lexemeCount();
+    enNormById.fill(undefined);
+    enPunctById.fill(0);
+    deps.onModelReload?.(learned);
+  }
+
   function englishTokens(text: string): { tokens: Tokens; winkSentiment: number } {
+    boundLexemes();
     const doc = wink.read(text, true);
     const winkSentiment = Number(doc.sentiment) || 0;
     const { raw, normals } = doc;

@@ -45,6 +45,8 @@ export interface WinkTokens {
 export interface WinkPipeline {
   readonly cache: WinkCache;
   read(text: string, withSentiment: boolean): WinkTokens;
+  /** Lexemes in the cache: the model's (~88,000) plus every unknown word read so far (the cache only grows). */
+  lexemeCount(): number;
 }
 
 type Fsm = {
@@ -287,11 +289,12 @@ export const WINK_TOKEN_SIZE = 4;
 
 /** Loads the English model and builds the pipeline once (never at import time). */
 export function loadWinkPipeline(): WinkPipeline {
-  instance ??= createPipeline();
+  instance ??= createWinkPipeline();
   return instance;
 }
 
-function createPipeline(): WinkPipeline {
+/** A pipeline of its own, with a fresh lexeme cache (loads the model again: ~40 ms). */
+export function createWinkPipeline(): WinkPipeline {
   const w = (file: string): unknown => requireCjs(`wink-nlp/src/${file}`);
   const Cache = w('cache.js') as (model: unknown, featureFn: unknown) => WinkCache;
   const compileTRex = w('compile-trex.js') as (trex: unknown) => unknown;
@@ -487,5 +490,5 @@ function createPipeline(): WinkPipeline {
     return { raw: rdd.tokens, normals, count: rdd.numOfTokens, sentiment };
   }
 
-  return { cache, read };
+  return { cache, read, lexemeCount: () => lexemes.length };
 }
