@@ -102,6 +102,7 @@ function withoutClassification(m: EngineModules): EngineModules {
       decide: () => {
         throw new Error('no lenses in the ceiling run');
       },
+      probabilities: () => ({}),
       explain: () => ({ probabilities: {}, evidence: [] }),
     },
   };
@@ -142,7 +143,7 @@ function timedModules(m: EngineModules, parts: PartTimes): EngineModules {
       valueSummary: timed(parts, 'value summaries', i.valueSummary.bind(i)),
     },
     statements: st ? { analyse: timed(parts, 'text analysis', st.analyse.bind(st)) } : null,
-    lenses: { names: l.names.bind(l), decide: timed(parts, 'lens decisions', l.decide.bind(l)), explain: timed(parts, 'explain', l.explain.bind(l)) },
+    lenses: { names: l.names.bind(l), decide: timed(parts, 'lens decisions', l.decide.bind(l)), probabilities: timed(parts, 'probabilities', l.probabilities.bind(l)), explain: l.explain.bind(l) },
   };
 }
 

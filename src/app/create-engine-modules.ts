@@ -67,6 +67,10 @@ export function createEngineModules(src: EngineModuleSources): EngineModules<Ind
         input.traits = traits;
         return classifyState(lens(name), input, previous, t);
       },
+      probabilities(name, indicators, traits, state) {
+        // The classification is this call's own (made here, dropped after): its probabilities need no copy.
+        return classify(lens(name), { indicators, traits }, state, state.since).classification.probabilities;
+      },
       explain(name, indicators, traits, state) {
         const c = classify(lens(name), { indicators, traits }, state, state.since).classification;
         // The classification is this call's own (made above, dropped after): its probabilities need no copy.

@@ -103,7 +103,14 @@ export function engineExtension(opts: EngineExtensionOptions): EngineExtension {
         onError: (err) => app.logger.error({ err }, 'event processing failed; retrying'),
       });
       processor?.onBatch((b) => notify(b.typeChanges));
-      registerCustomerRoutes(server, { queries, lenses: opts.engine.lensDescriptions });
+      const lensModule = opts.engine.modules.lenses;
+      registerCustomerRoutes(server, {
+        queries,
+        lenses: opts.engine.lensDescriptions,
+        // With the lenses loaded now: a type decided before a lens was edited is explained by the edited lens.
+        evidence: (lens, type, indicators, traits) =>
+          lensModule.names().includes(lens) ? lensModule.explain(lens, indicators, traits, { type, since: 0 }).evidence : [],
+      });
       registerLensRoutes(server, { queries, lenses: opts.engine.lensDescriptions, now: () => app.clock.now() });
       const latestEventTime = () => app.store.latestEventTime();
       const settings = app.store.settingsStore;

@@ -32,7 +32,7 @@ export interface LensStateLike {
   readonly since: number;
 }
 
-/** The explanation of a customer's type, computed once per batch rather than per event. */
+/** The explanation of a customer's type: computed when it is read (the API), not when it is committed. */
 export interface LensExplanation {
   readonly probabilities: Record<string, number>;
   readonly evidence: unknown[];
@@ -67,7 +67,12 @@ export interface EngineModules<IState = unknown, LState extends LensStateLike = 
      * returns `previous` itself when nothing changed, so the processor can compare by identity.
      */
     decide(lens: string, indicators: Indicators, traits: Record<string, unknown>, previous: LState | undefined, t: number): LState;
-    /** Per batch: probabilities of every type and the evidence for the current type. */
-    explain(lens: string, indicators: Indicators, traits: Record<string, unknown>, state: LState): LensExplanation;
+    /** Per batch, for the commit: the probability of every type. */
+    probabilities(lens: string, indicators: Indicators, traits: Record<string, unknown>, state: LState): Record<string, number>;
+    /**
+     * On read: probabilities of every type and the evidence for `state.type` (a pure function of the
+     * indicators and traits the customer was committed with, so it need not be stored).
+     */
+    explain(lens: string, indicators: Indicators, traits: Record<string, unknown>, state: LensStateLike): LensExplanation;
   };
 }

@@ -525,7 +525,10 @@ export class Processor {
     return true;
   }
 
-  /** Fills indicator snapshots, probabilities and evidence of a customer about to be committed. */
+  /**
+   * Fills the indicator snapshot and the probabilities of a customer about to be committed. The evidence is
+   * not stored: the API derives it from the stored snapshot and traits when a customer is read.
+   */
   private explain(live: LiveCustomer): void {
     const { modules } = this.deps;
     const r = live.record;
@@ -536,9 +539,9 @@ export class Processor {
       const c = r.classifications[lens];
       const state = live.lensStates[lens];
       if (!c || state === undefined) continue;
-      const x = modules.lenses.explain(lens, r.indicators, r.traits, state);
+      const p = modules.lenses.probabilities(lens, r.indicators, r.traits, state);
       // Built field by field: between commits `c` may be the lens state itself (see slim).
-      r.classifications[lens] = { lens, type: c.type, probability: x.probabilities[c.type] ?? 0, probabilities: x.probabilities, evidence: x.evidence, since: c.since };
+      r.classifications[lens] = { lens, type: c.type, probability: p[c.type] ?? 0, probabilities: p, evidence: NO_EVIDENCE, since: c.since };
     }
   }
 

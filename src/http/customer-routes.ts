@@ -73,12 +73,23 @@ function profileView(c: CustomerRecord) {
   };
 }
 
+/** Dependencies of {@link registerCustomerRoutes}. */
+export interface CustomerRouteDeps {
+  readonly queries: CustomerQueries;
+  readonly lenses: LensNames;
+  /**
+   * The evidence for `type` in `lens` given the indicator snapshot and traits a customer was committed with
+   * (the engine does not store it); empty when the lens is not loaded.
+   */
+  readonly evidence?: (lens: string, type: string, indicators: Record<string, number>, traits: Record<string, unknown>) => unknown[];
+}
+
 /**
  * Customer routes: `GET /api/customers` (search, filter by lens type, cursor pages),
  * `GET /api/customers/:id` (profile, traits, identities, recent events) and
  * `GET /api/customers/:id/relationships` (per lens: probabilities, evidence, history of type changes).
  */
-export function registerCustomerRoutes(server: FastifyInstance, deps: { queries: CustomerQueries; lenses: LensNames }): void {
+export function registerCustomerRoutes(server: FastifyInstance, deps: CustomerRouteDeps): void {
   const { queries } = deps;
   const find = async (id: string) => {
     const c = await queries.findCustomer(id);
@@ -124,7 +135,7 @@ export function registerCustomerRoutes(server: FastifyInstance, deps: { queries:
         type: cl.type,
         probability: cl.probability,
         probabilities: cl.probabilities,
-        evidence: cl.evidence,
+        evidence: cl.evidence.length > 0 ? cl.evidence : (deps.evidence?.(lens, cl.type, c.indicators, c.traits) ?? []),
         since: isoTime(cl.since),
         history: history
           .filter((h) => h.lens === lens)

@@ -9,7 +9,11 @@ export interface StoredClassification {
   readonly type: string;
   readonly probability: number;
   readonly probabilities: Record<string, number>;
-  /** The evidence for the chosen type (indicator, value, condition, weight, contribution). */
+  /**
+   * The evidence for the chosen type (indicator, value, condition, weight, contribution). The engine stores
+   * it empty: the API derives it on read from the stored indicator snapshot and traits (rows written by
+   * earlier versions may still carry it).
+   */
   readonly evidence: unknown[];
   /** Event time since which the customer has this type. */
   readonly since: number;

@@ -72,6 +72,12 @@ describe('profiles through the admin API', () => {
     const fournier = rel.body.lenses.fournier;
     expect(fournier.probabilities[fournier.type]).toBe(fournier.probability);
     expect(fournier.evidence.length).toBeGreaterThan(0);
+    // Derived on read from the committed snapshot: each indicator's value is the profile's.
+    for (const lens of Object.values(rel.body.lenses) as Array<{ evidence: Array<{ indicator: string; value: unknown }> }>) {
+      for (const e of lens.evidence) {
+        if (!e.indicator.startsWith('traits.')) expect(e.value).toBe(profile.body.indicators[e.indicator]);
+      }
+    }
     expect(fournier.history[0]).toMatchObject({ from: null });
 
     const list = await api('/api/customers?query=grace');
