@@ -108,8 +108,8 @@ export function engineExtension(opts: EngineExtensionOptions): EngineExtension {
         queries,
         lenses: opts.engine.lensDescriptions,
         // With the lenses loaded now: a type decided before a lens was edited is explained by the edited lens.
-        evidence: (lens, type, indicators, traits) =>
-          lensModule.names().includes(lens) ? lensModule.explain(lens, indicators, traits, { type, since: 0 }).evidence : [],
+        explain: (lens, type, indicators, traits) =>
+          lensModule.names().includes(lens) ? lensModule.explain(lens, indicators, traits, { type, since: 0 }) : null,
       });
       registerLensRoutes(server, { queries, lenses: opts.engine.lensDescriptions, now: () => app.clock.now() });
       const latestEventTime = () => app.store.latestEventTime();

@@ -526,8 +526,9 @@ export class Processor {
   }
 
   /**
-   * Fills the indicator snapshot and the probabilities of a customer about to be committed. The evidence is
-   * not stored: the API derives it from the stored snapshot and traits when a customer is read.
+   * Fills the indicator snapshot and each type's probability of a customer about to be committed. The other
+   * types' probabilities and the evidence are not stored: the API derives them from the stored snapshot and
+   * traits when a customer is read.
    */
   private explain(live: LiveCustomer): void {
     const { modules } = this.deps;
@@ -541,7 +542,7 @@ export class Processor {
       if (!c || state === undefined) continue;
       const p = modules.lenses.probabilities(lens, r.indicators, r.traits, state);
       // Built field by field: between commits `c` may be the lens state itself (see slim).
-      r.classifications[lens] = { lens, type: c.type, probability: p[c.type] ?? 0, probabilities: p, evidence: NO_EVIDENCE, since: c.since };
+      r.classifications[lens] = { lens, type: c.type, probability: p[c.type] ?? 0, probabilities: NONE, evidence: NO_EVIDENCE, since: c.since };
     }
   }
 

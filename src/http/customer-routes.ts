@@ -78,10 +78,10 @@ export interface CustomerRouteDeps {
   readonly queries: CustomerQueries;
   readonly lenses: LensNames;
   /**
-   * The evidence for `type` in `lens` given the indicator snapshot and traits a customer was committed with
-   * (the engine does not store it); empty when the lens is not loaded.
+   * Every type's probability and the evidence for `type` in `lens`, given the indicator snapshot and traits
+   * a customer was committed with (the engine does not store them); null when the lens is not loaded.
    */
-  readonly evidence?: (lens: string, type: string, indicators: Record<string, number>, traits: Record<string, unknown>) => unknown[];
+  readonly explain?: (lens: string, type: string, indicators: Record<string, number>, traits: Record<string, unknown>) => { probabilities: Record<string, number>; evidence: unknown[] } | null;
 }
 
 /**
@@ -131,11 +131,14 @@ export function registerCustomerRoutes(server: FastifyInstance, deps: CustomerRo
     const history = await queries.typeHistory(c.id);
     const lenses: Record<string, unknown> = {};
     for (const [lens, cl] of Object.entries(c.classifications)) {
+      // Rows of earlier versions carry both; the engine now stores neither (see StoredClassification).
+      const stored = Object.keys(cl.probabilities).length > 0 && cl.evidence.length > 0;
+      const x = stored ? null : (deps.explain?.(lens, cl.type, c.indicators, c.traits) ?? null);
       lenses[lens] = {
         type: cl.type,
         probability: cl.probability,
-        probabilities: cl.probabilities,
-        evidence: cl.evidence.length > 0 ? cl.evidence : (deps.evidence?.(lens, cl.type, c.indicators, c.traits) ?? []),
+        probabilities: x?.probabilities ?? cl.probabilities,
+        evidence: x?.evidence ?? cl.evidence,
         since: isoTime(cl.since),
         history: history
           .filter((h) => h.lens === lens)

@@ -7,13 +7,14 @@ export type IdentityKind = 'user' | 'anon';
 export interface StoredClassification {
   readonly lens: string;
   readonly type: string;
+  /** Probability of `type` when it was committed. */
   readonly probability: number;
-  readonly probabilities: Record<string, number>;
   /**
-   * The evidence for the chosen type (indicator, value, condition, weight, contribution). The engine stores
-   * it empty: the API derives it on read from the stored indicator snapshot and traits (rows written by
-   * earlier versions may still carry it).
+   * Every type's probability. With the evidence below, the engine stores it empty: the API derives both on
+   * read from the stored indicator snapshot and traits (rows written by earlier versions may carry them).
    */
+  readonly probabilities: Record<string, number>;
+  /** The evidence for the chosen type (indicator, value, condition, weight, contribution); see `probabilities`. */
   readonly evidence: unknown[];
   /** Event time since which the customer has this type. */
   readonly since: number;
