@@ -48,6 +48,11 @@ function reportError(err: unknown, io: CliIo): number {
 }
 
 function defaultIo(): CliIo {
+  // The reader went away (`rapport ... | head`): stop quietly, as Unix tools do on SIGPIPE.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   return {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),

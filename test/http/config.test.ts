@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/app/config';
 import { ConfigError } from '../../src/domain/errors';
-import { runCli, tempDir } from './helpers';
+import { ROOT, runCli, tempDir } from './helpers';
 
 function configError(fn: () => unknown): ConfigError {
   try {
@@ -92,5 +93,16 @@ describe('configuration', () => {
     const help = await runCli(['start', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--port');
+  });
+
+  it('CLI: stops quietly when the reader of its output goes away (`rapport ... | head`)', async () => {
+    const proc = spawn(process.execPath, [join(ROOT, 'bin/rapport.mjs'), 'lenses', 'show', 'fournier'], { cwd: ROOT });
+    // The pipe is closed before the command writes: its write fails with EPIPE.
+    proc.stdout.destroy();
+    let stderr = '';
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((res) => proc.on('exit', (c) => res(c)));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 });
