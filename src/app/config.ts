@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isNode, isScalar } from 'yaml';
 import { z } from 'zod';
@@ -16,6 +17,12 @@ export interface RapportConfig {
   /** PostgreSQL URL (`--database-url` / `DATABASE_URL` / `databaseUrl:`): when set, all state lives there instead of `dataDir`'s SQLite file. */
   databaseUrl: string | null;
   logLevel: (typeof LOG_LEVELS)[number];
+  /**
+   * Which proxies in front of the server to believe about the client's address (`X-Forwarded-For`), which
+   * sign-in throttling counts per address: false (none, the default), true (any), a number of hops, or a
+   * list of addresses / CIDR ranges (`loopback`, `linklocal`, `uniquelocal` name the usual ranges).
+   */
+  trustProxy: boolean | number | string[];
   ingest: {
     maxEventBytes: number;
     maxRequestBytes: number;
@@ -54,6 +61,14 @@ const schema = z.object({
   dataDir: z.string().min(1),
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\/\S+$/).nullable(),
   logLevel: z.enum(LOG_LEVELS),
+  trustProxy: z.union([
+    z.boolean(),
+    z.number().int().min(1).max(32),
+    z.array(z.string().trim().refine(isProxySpec)).min(1),
+    z.string().trim().transform(parseTrustProxy).pipe(
+      z.union([z.boolean(), z.number().int().min(1).max(32), z.array(z.string().refine(isProxySpec)).min(1)]),
+    ),
+  ]),
   ingest: z.object({
     maxEventBytes: int(1, 16 * 1024 * 1024),
     maxRequestBytes: int(1, 256 * 1024 * 1024),
@@ -72,6 +87,7 @@ const ALLOWED: Record<string, string> = {
   dataDir: 'a directory path',
   databaseUrl: 'a postgres:// or postgresql:// URL',
   logLevel: `one of ${LOG_LEVELS.join(', ')}`,
+  trustProxy: 'false, true, a number of proxy hops (1-32), or a comma-separated list of IP addresses or CIDR ranges (or loopback, linklocal, uniquelocal)',
   'ingest.maxEventBytes': 'a positive integer (bytes)',
   'ingest.maxRequestBytes': 'a positive integer (bytes)',
   'ingest.maxBatchEvents': 'a positive integer',
@@ -87,6 +103,7 @@ const DEFAULTS = {
   dataDir: './data',
   databaseUrl: null,
   logLevel: 'info',
+  trustProxy: false,
   ingest: {
     maxEventBytes: 32 * 1024,
     maxRequestBytes: 500 * 1024,
@@ -105,6 +122,7 @@ const ENV_KEYS: ReadonlyArray<[string, string[]]> = [
   ['RAPPORT_DATA_DIR', ['dataDir']],
   ['DATABASE_URL', ['databaseUrl']],
   ['RAPPORT_LOG_LEVEL', ['logLevel']],
+  ['RAPPORT_TRUST_PROXY', ['trustProxy']],
   ['RAPPORT_MAX_PENDING_EVENTS', ['ingest', 'maxPendingEvents']],
   ['RAPPORT_WRITER_THREAD', ['ingest', 'writerThread']],
 ];
@@ -138,7 +156,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): RapportConfig {
     fileData = parsed.data;
     locate = parsed.locate;
     locateKey = parsed.locateKey;
-    for (const key of ['port', 'host', 'dataDir', 'databaseUrl', 'logLevel']) {
+    for (const key of ['port', 'host', 'dataDir', 'databaseUrl', 'logLevel', 'trustProxy']) {
       if (key in fileData) {
         merged[key] = fileData[key];
         origins.set(key, { kind: 'file' });
@@ -184,14 +202,17 @@ export function loadConfig(opts: LoadConfigOptions = {}): RapportConfig {
   const r = schema.safeParse(merged);
   if (!r.success) {
     const issue = r.error.issues[0] as z.core.$ZodIssue;
-    const key = issue.path.map(String).join('.');
+    // An issue inside a value (an element of a list) is reported for its key, with the value as given.
+    let path = issue.path.map(String);
+    while (path.length > 1 && ALLOWED[path.join('.')] === undefined) path = path.slice(0, -1);
+    const key = path.join('.');
     const origin = origins.get(key) ?? { kind: 'default' };
-    const raw = getPath(merged, issue.path.map(String));
+    const raw = getPath(merged, path);
     // A database URL may carry a password: never echo it.
     const value = key === 'databaseUrl' && typeof raw === 'string' ? raw.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@') : raw;
     const allowed = ALLOWED[key] ?? issue.message;
     const what = `invalid value ${JSON.stringify(value)} for '${key}': expected ${allowed}`;
-    if (origin.kind === 'file') throw new ConfigError(what, { file: file ?? undefined, ...locate(issue.path) });
+    if (origin.kind === 'file') throw new ConfigError(what, { file: file ?? undefined, ...(locate(issue.path) ?? locate(path)) });
     if (origin.kind === 'env') throw new ConfigError(`environment variable ${origin.name}: ${what}`);
     if (origin.kind === 'flag') throw new ConfigError(`option ${origin.name}: ${what}`);
     throw new ConfigError(what);
@@ -203,6 +224,26 @@ export function loadConfig(opts: LoadConfigOptions = {}): RapportConfig {
     configFile: file,
     file: fileData,
   };
+}
+
+/** `trustProxy` as written in an env variable or YAML string: true/false, a hop count, or a comma-separated list. */
+function parseTrustProxy(v: string): boolean | number | string[] {
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v.split(',').map((p) => p.trim());
+}
+
+/** An IP address, a CIDR range (address/prefix) or one of proxy-addr's named ranges. */
+function isProxySpec(v: string): boolean {
+  if (v === 'loopback' || v === 'linklocal' || v === 'uniquelocal') return true;
+  const [addr, prefix, ...rest] = v.split('/');
+  if (rest.length > 0 || !addr) return false;
+  const kind = isIP(addr);
+  if (kind === 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (kind === 4 ? 32 : 128);
 }
 
 /** Reads a YAML file; syntax errors become ConfigError with file:line:column. `locate` maps a key path to its position. */

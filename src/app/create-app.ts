@@ -97,7 +97,7 @@ export async function createApp(config: RapportConfig, deps: AppDeps = {}): Prom
       dedupeWindowMs,
       retryAfterSeconds: config.ingest.retryAfterSeconds,
     });
-  const server = createServer({ logger, maxRequestBytes: config.ingest.maxRequestBytes });
+  const server = createServer({ logger, maxRequestBytes: config.ingest.maxRequestBytes, trustProxy: config.trustProxy });
   const extensions = deps.extensions ?? [];
   let pruneTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;

@@ -18,6 +18,12 @@ export interface CreateServerOptions {
   logger: Logger;
   /** Largest request body (after decompression), bytes. */
   maxRequestBytes: number;
+  /** Proxies whose `X-Forwarded-For` gives the client address (`request.ip`); see RapportConfig.trustProxy. */
+  trustProxy?: boolean | number | string[];
+}
+
+function hopsTrusted(n: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < n;
 }
 
 /**
@@ -32,6 +38,8 @@ export function createServer(opts: CreateServerOptions): FastifyInstance {
     // Per-request log lines cost more than the request itself at ingest rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // A hop count as proxy-addr's trust function: the first n addresses from the socket's side are proxies.
+    trustProxy: typeof opts.trustProxy === 'number' ? hopsTrusted(opts.trustProxy) : (opts.trustProxy ?? false),
   }) as unknown as FastifyInstance;
   installErrorHandler(server, { maxRequestBytes: opts.maxRequestBytes });
 

@@ -29,9 +29,17 @@ export interface DashboardServer {
 }
 
 /** Starts the full server (engine + automation + dashboard) on a fresh data dir and streams simulated customers into it. */
-export async function startDashboardServer(opts: { customers: number; days: number; seed?: number; extra?: unknown[]; env?: NodeJS.ProcessEnv }): Promise<DashboardServer> {
+export async function startDashboardServer(opts: {
+  customers: number;
+  days: number;
+  seed?: number;
+  extra?: unknown[];
+  env?: NodeJS.ProcessEnv;
+  /** Environment the server's configuration is read from (e.g. RAPPORT_TRUST_PROXY). */
+  configEnv?: NodeJS.ProcessEnv;
+}): Promise<DashboardServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rapport-e2e-'));
-  const config = loadConfig({ cwd: dataDir, env: {}, overrides: { port: 0, dataDir } });
+  const config = loadConfig({ cwd: dataDir, env: opts.configEnv ?? {}, overrides: { port: 0, dataDir } });
   const defaults = defaultExtensions(config, { examplePlaybooks: true, env: { RAPPORT_SIGNING_SECRET: 'e2e-secret-0123456789abcdef', ...opts.env } });
   // The default extensions include the dashboard (with the engine's live lens registry).
   const extensions = defaults.list;

@@ -75,6 +75,22 @@ describe('configuration', () => {
     expect(configError(() => loadConfig({ cwd, env: {}, overrides: { port: '99999' } })).message).toMatch(/option --port/);
   });
 
+  it('reads trustProxy from the environment and the file, and names a bad value', () => {
+    const cwd = dir();
+    expect(loadConfig({ cwd, env: {} }).trustProxy).toBe(false);
+    expect(loadConfig({ cwd, env: { RAPPORT_TRUST_PROXY: 'true' } }).trustProxy).toBe(true);
+    expect(loadConfig({ cwd, env: { RAPPORT_TRUST_PROXY: '2' } }).trustProxy).toBe(2);
+    expect(loadConfig({ cwd, env: { RAPPORT_TRUST_PROXY: 'loopback, 10.0.0.0/8,2001:db8::/32 ,192.0.2.1' } }).trustProxy).toEqual(['loopback', '10.0.0.0/8', '2001:db8::/32', '192.0.2.1']);
+    expect(configError(() => loadConfig({ cwd, env: { RAPPORT_TRUST_PROXY: '10.0.0.0/33' } })).message).toMatch(
+      /environment variable RAPPORT_TRUST_PROXY: invalid value .* for 'trustProxy': expected false, true, a number of proxy hops/,
+    );
+    expect(() => loadConfig({ cwd, env: { RAPPORT_TRUST_PROXY: 'proxy.local' } })).toThrow(/trustProxy/);
+    writeFileSync(join(cwd, 'rapport.config.yaml'), 'trustProxy:\n  - 10.0.0.0/8\n  - nope\n');
+    expect(configError(() => loadConfig({ cwd, env: {} })).message).toMatch(/rapport\.config\.yaml:\d+:\d+: .*'trustProxy/);
+    writeFileSync(join(cwd, 'rapport.config.yaml'), 'trustProxy: [uniquelocal]\n');
+    expect(loadConfig({ cwd, env: {} }).trustProxy).toEqual(['uniquelocal']);
+  });
+
   it('CLI: invalid config exits 1 with the message on stderr; wrong usage exits 2', async () => {
     const cwd = dir();
     writeFileSync(join(cwd, 'rapport.config.yaml'), 'port: abc\n');
