@@ -9,7 +9,7 @@ import type {
   ScheduledAction,
   Task,
 } from '../../ports/automation-store';
-import { bool, num, optStr, toAction, toEnrolment, toInbox, toSuppression, toTask } from '../sqlite/automation-rows';
+import { bool, num, optStr, toAction, toEnrolment, toInbox, toSuppression, toTask } from '../shared/automation-rows';
 import { inTransaction, type PostgresClient, type PostgresPool } from './open-pool';
 
 type Row = Record<string, unknown>;

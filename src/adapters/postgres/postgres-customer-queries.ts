@@ -8,9 +8,9 @@ import type {
   TraitChange,
   TypeChange,
 } from '../../ports/engine-store';
-import { rowToCustomer, traitIndexValue } from '../sqlite/sqlite-engine-store';
-import { decodeEventRow, type EventRow } from '../sqlite/sqlite-event-log';
-import { decodeCursor, encodeCursor, SUMMARY_COLUMNS, toSummary, type SummaryRow as BaseSummaryRow } from '../sqlite/sqlite-customer-queries';
+import { rowToCustomer, traitIndexValue } from '../shared/customer-row';
+import { decodeEventRow, type EventRow } from '../shared/event-row';
+import { decodeCursor, encodeCursor, SUMMARY_COLUMNS, toSummary, type SummaryRow as BaseSummaryRow } from '../shared/customer-summary';
 import type { PostgresPool } from './open-pool';
 import type { PostgresCustomerRow } from './postgres-engine-store';
 

@@ -1,6 +1,6 @@
 import type { CustomerFilter, DashboardQueries, FilteredPage, PopulationSample } from '../../ports/dashboard-queries';
-import { SUMMARY_COLUMNS } from '../sqlite/sqlite-customer-queries';
-import { toSampleRow, windowPage, type FilteredRow } from '../sqlite/sqlite-dashboard-queries';
+import { SUMMARY_COLUMNS } from '../shared/customer-summary';
+import { toSampleRow, windowPage, type FilteredRow } from '../shared/dashboard-rows';
 import type { PostgresPool } from './open-pool';
 
 /** A numeric indicator of the row's parsed indicators `j`, NULL when absent or not a number. */

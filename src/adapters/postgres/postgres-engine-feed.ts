@@ -1,8 +1,8 @@
 import type { StoredEvent } from '../../domain/event';
 import type { EngineFeed } from '../../ports/engine-feed';
 import type { CustomerRecord, TypeChange } from '../../ports/engine-store';
-import { rowToCustomer } from '../sqlite/sqlite-engine-store';
-import { decodeEventRow, type EventRow } from '../sqlite/sqlite-event-log';
+import { rowToCustomer } from '../shared/customer-row';
+import { decodeEventRow, type EventRow } from '../shared/event-row';
 import type { PostgresPool } from './open-pool';
 import type { PostgresCustomerRow } from './postgres-engine-store';
 

@@ -9,14 +9,12 @@ import {
 import {
   contributionOf,
   dayOf,
-  customerRowValues,
-  rowToCustomer,
   TotalsDelta,
-  traitIndexValue,
   ZERO,
   type Contribution,
-} from '../sqlite/sqlite-engine-store';
-import { decodeEventRow, type EventRow } from '../sqlite/sqlite-event-log';
+} from '../shared/engine-totals';
+import { customerRowValues, rowToCustomer, traitIndexValue } from '../shared/customer-row';
+import { decodeEventRow, type EventRow } from '../shared/event-row';
 import { recordsetJson, recordsetSql, type RecordsetColumn } from './json-recordset';
 import { inTransaction, type PostgresClient, type PostgresPool } from './open-pool';
 import { partitionCheckpointName } from './postgres-partition-progress';

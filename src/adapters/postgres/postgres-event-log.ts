@@ -1,6 +1,6 @@
 import type { StoredEvent } from '../../domain/event';
 import type { AppendOutcome, EventLog } from '../../ports/event-log';
-import { decodeRow, encodeEventRow, type EventRow } from '../sqlite/sqlite-event-log';
+import { decodeEventRow, encodeEventRow, type EventRow } from '../shared/event-row';
 import { recordsetJson, recordsetSql, type RecordsetColumn } from './json-recordset';
 import { inTransaction, type PostgresClient, type PostgresPool } from './open-pool';
 
@@ -40,7 +40,7 @@ export class PostgresEventLog implements EventLog {
 
   async read(after: number, limit: number): Promise<StoredEvent[]> {
     const r = await this.pool.query<EventRow>('SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT $2', [after, limit]);
-    return r.rows.map(decodeRow);
+    return r.rows.map(decodeEventRow);
   }
 
   async lastSeq(): Promise<number> {

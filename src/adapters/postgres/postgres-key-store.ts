@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AdminToken, KeyStore, Source } from '../../ports/key-store';
-import { hashSecret } from '../sqlite/sqlite-key-store';
+import { hashSecret } from '../shared/secrets';
 import type { PostgresPool } from './open-pool';
 
 interface KeyRow {

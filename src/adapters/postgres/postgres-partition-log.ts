@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../../domain/event';
 import { LeaseLostError } from '../../domain/errors';
 import type { AppendOutcome, EventLog } from '../../ports/event-log';
-import { decodeRow, type EventRow } from '../sqlite/sqlite-event-log';
+import { decodeEventRow, type EventRow } from '../shared/event-row';
 import { appendEventsIn } from './postgres-event-log';
 import { inTransaction, type PostgresPool } from './open-pool';
 
@@ -134,7 +134,7 @@ export class PartitionEventReader implements EventLog {
       after,
       limit,
     ]);
-    return r.rows.map(decodeRow);
+    return r.rows.map(decodeEventRow);
   }
 
   async lastSeq(): Promise<number> {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { RapportError } from '../../domain/errors';
 import type { Session, User, UserRole, UserStore } from '../../ports/user-store';
-import { checkPassword, hashPassword } from '../sqlite/sqlite-user-store';
+import { checkPassword, hashPassword } from '../shared/secrets';
 import { inTransaction, type PostgresPool } from './open-pool';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');

@@ -10,7 +10,7 @@ import type {
   OutcomeRow,
   ScheduledAction,
 } from '../../ports/automation-store';
-import { num, optNum, optStr, toAction, toEnrolment, toInbox, toSuppression, toTask } from './automation-rows';
+import { num, optNum, optStr, toAction, toEnrolment, toInbox, toSuppression, toTask } from '../shared/automation-rows';
 import type { SqliteDatabase } from './open-database';
 
 type Row = Record<string, unknown>;

@@ -1,46 +1,7 @@
-import type { CustomerFilter, DashboardQueries, FilteredCustomer, FilteredPage, PopulationSample } from '../../ports/dashboard-queries';
+import type { CustomerFilter, DashboardQueries, FilteredPage, PopulationSample } from '../../ports/dashboard-queries';
 import type { SqliteDatabase } from './open-database';
-import { SUMMARY_COLUMNS, toSummary, type SummaryRow } from './sqlite-customer-queries';
-
-/** A row of the filtered list as both adapters select it. */
-export interface FilteredRow extends SummaryRow {
-  clv: number | null;
-  p_alive: number | null;
-  probability: number | null;
-}
-
-/** A filtered row as the port returns it (shared with the PostgreSQL adapter). */
-export function toFilteredCustomer(r: FilteredRow): FilteredCustomer {
-  return { ...toSummary(r), clv12m: r.clv, pAlive: r.p_alive, probability: r.probability };
-}
-
-/**
- * The page from a window's matching rows (`limit + 1` asked): a full page continues after its last row;
- * a short one after the window's end, unless the window reached the end of the table (shared with the
- * PostgreSQL adapter).
- */
-export async function windowPage(
-  rows: FilteredRow[],
-  q: Pick<CustomerFilter, 'limit' | 'window'>,
-  windowEnd: () => Promise<{ last: string | null; n: number } | undefined>,
-): Promise<FilteredPage> {
-  let nextAfter: string | null = null;
-  let exhausted = false;
-  if (rows.length > q.limit) {
-    rows.length = q.limit;
-    nextAfter = rows[rows.length - 1]!.id;
-  } else {
-    const end = await windowEnd();
-    if (end && end.n === q.window && end.last) nextAfter = end.last;
-    else exhausted = true;
-  }
-  return { customers: rows.map(toFilteredCustomer), nextAfter, exhausted };
-}
-
-/** Parses stored indicator and trait JSON into a sample row (shared with the PostgreSQL adapter). */
-export function toSampleRow(r: { indicators: string; traits: string }): PopulationSample['rows'][number] {
-  return { indicators: JSON.parse(r.indicators) as Record<string, number>, traits: JSON.parse(r.traits) as Record<string, unknown> };
-}
+import { SUMMARY_COLUMNS } from '../shared/customer-summary';
+import { toSampleRow, windowPage, type FilteredRow } from '../shared/dashboard-rows';
 
 /** The dashboard's list filters and the lens-preview sample over the embedded store. */
 export class SqliteDashboardQueries implements DashboardQueries {

@@ -3,8 +3,8 @@ import type { StoredEvent } from '../../domain/event';
 import type { EngineFeed } from '../../ports/engine-feed';
 import type { CustomerRecord, TypeChange } from '../../ports/engine-store';
 import type { SqliteDatabase } from './open-database';
-import { rowToCustomer } from './sqlite-engine-store';
-import { decodeEventRow } from './sqlite-event-log';
+import { rowToCustomer } from '../shared/customer-row';
+import { decodeEventRow } from '../shared/event-row';
 
 type CustomerRow = Parameters<typeof rowToCustomer>[0];
 

@@ -1,7 +1,9 @@
 import { withoutFsync } from './without-fsync';
 import type { StoredEvent } from '../../domain/event';
 import type { SqliteDatabase } from './open-database';
-import { decodeEventRow } from './sqlite-event-log';
+import { customerRowValues, rowToCustomer, traitIndexValue, type CustomerRow } from '../shared/customer-row';
+import { contributionOf, dayOf, sameContribution, TotalsDelta, ZERO, type Contribution } from '../shared/engine-totals';
+import { decodeEventRow } from '../shared/event-row';
 import {
   identityKey,
   type CustomerRecord,
@@ -10,100 +12,11 @@ import {
   type IdentityKind,
 } from '../../ports/engine-store';
 
-interface CustomerRow {
-  id: string;
-  user_id: string | null;
-  email: string | null;
-  anonymous_ids: string;
-  traits: string;
-  trait_times: string;
-  groups_json: string;
-  first_seen: number;
-  last_seen: number;
-  event_count: number;
-  state: Buffer | null;
-  indicators: string;
-  classifications: string;
-  purchase_days: string | null;
-}
-
-/** Converts a `customers` row to a record. Shared with the query side. */
-export function rowToCustomer(row: CustomerRow): CustomerRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    email: row.email,
-    anonymousIds: JSON.parse(row.anonymous_ids) as string[],
-    traits: JSON.parse(row.traits) as Record<string, unknown>,
-    traitTimes: JSON.parse(row.trait_times) as Record<string, number>,
-    groups: JSON.parse(row.groups_json) as string[],
-    firstSeen: row.first_seen,
-    lastSeen: row.last_seen,
-    eventCount: row.event_count,
-    state: row.state ? new Uint8Array(row.state.buffer, row.state.byteOffset, row.state.byteLength) : null,
-    indicators: JSON.parse(row.indicators) as Record<string, number>,
-    classifications: JSON.parse(row.classifications) as CustomerRecord['classifications'],
-    purchaseDays: row.purchase_days ? (JSON.parse(row.purchase_days) as CustomerRecord['purchaseDays']) : null,
-  };
-}
-
-/** Display name from common Segment traits. */
-export function displayName(traits: Record<string, unknown>): string | null {
-  const name = traits['name'];
-  if (typeof name === 'string' && name) return name;
-  const parts = [traits['first_name'] ?? traits['firstName'], traits['last_name'] ?? traits['lastName']].filter(
-    (p): p is string => typeof p === 'string' && p.length > 0,
-  );
-  return parts.length ? parts.join(' ') : null;
-}
-
-/**
- * A customer as the 15 column values of the `customers` row, in column order (id, user_id, email, name,
- * anonymous_ids, traits, trait_times, groups_json, first_seen, last_seen, event_count, state, indicators,
- * classifications, purchase_days): the inverse of {@link rowToCustomer}, shared by both adapters.
- */
-export function customerRowValues(c: CustomerRecord): unknown[] {
-  return [
-    c.id,
-    c.userId,
-    c.email,
-    displayName(c.traits),
-    JSON.stringify(c.anonymousIds),
-    JSON.stringify(c.traits),
-    JSON.stringify(c.traitTimes),
-    JSON.stringify(c.groups),
-    c.firstSeen,
-    c.lastSeen,
-    c.eventCount,
-    c.state ? Buffer.from(c.state.buffer, c.state.byteOffset, c.state.byteLength) : null,
-    JSON.stringify(c.indicators),
-    JSON.stringify(c.classifications),
-    c.purchaseDays ? JSON.stringify(c.purchaseDays) : null,
-  ];
-}
-
 const CHUNK = 500;
-
-/** UTC day number of an event time: the resolution of the per-day type counts. */
-export function dayOf(t: number): number {
-  return Math.floor(t / 86_400_000);
-}
 
 const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const byCustomerThenSeq = (a: { customerId: string; seq: number }, b: { customerId: string; seq: number }): number =>
   a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : a.seq - b.seq;
-
-/** What one customer adds to its types' totals (the indicator snapshot it was committed with). */
-export interface Contribution {
-  revenue: number;
-  revenue_365d: number;
-  clv_12m: number;
-  support_contacts: number;
-  emails_delivered: number;
-}
-
-/** The contribution of a customer without one. */
-export const ZERO: Contribution = { revenue: 0, revenue_365d: 0, clv_12m: 0, support_contacts: 0, emails_delivered: 0 };
 
 /** Columns of a `customers` row that most commits leave unchanged (see SqliteEngineStore.commitTx). */
 interface ColdColumns {
@@ -115,53 +28,6 @@ interface ColdColumns {
   trait_times: string;
   groups_json: string;
   purchase_days: string | null;
-}
-
-const sameContribution = (a: Contribution, b: Contribution): boolean =>
-  a.revenue === b.revenue && a.revenue_365d === b.revenue_365d && a.clv_12m === b.clv_12m &&
-  a.support_contacts === b.support_contacts && a.emails_delivered === b.emails_delivered;
-
-const finite = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-
-/** A customer's contribution from its indicators: absent or non-finite counts as 0, negative CLV as 0. */
-export function contributionOf(ind: Record<string, number>): Contribution {
-  return {
-    revenue: finite(ind['revenue_total']),
-    revenue_365d: finite(ind['monetary_365d']),
-    clv_12m: Math.max(finite(ind['clv_12m']), 0),
-    support_contacts: finite(ind['support_contacts_total']),
-    emails_delivered: finite(ind['emails_delivered']),
-  };
-}
-
-/**
- * Per-(lens, type) changes of one commit, written once per type at the end instead of once per customer.
- * Shared with the PostgreSQL adapter: both add the same deltas in the same order, so the sums are equal bit for bit.
- */
-export class TotalsDelta {
-  private readonly byKey = new Map<string, [string, string, Contribution & { customers: number }]>();
-
-  /** Adds (`sign` 1) or removes (-1) one customer's contribution to a (lens, type). */
-  add(lens: string, type: string, sign: 1 | -1, c: Contribution): void {
-    const key = `${lens}\u0000${type}`;
-    let e = this.byKey.get(key);
-    if (!e) {
-      e = [lens, type, { customers: 0, ...ZERO }];
-      this.byKey.set(key, e);
-    }
-    const d = e[2];
-    d.customers += sign;
-    d.revenue += sign * c.revenue;
-    d.revenue_365d += sign * c.revenue_365d;
-    d.clv_12m += sign * c.clv_12m;
-    d.support_contacts += sign * c.support_contacts;
-    d.emails_delivered += sign * c.emails_delivered;
-  }
-
-  /** Keys in sorted order, so the totals' B-tree is written in page order. */
-  entries(): Array<[string, string, Contribution & { customers: number }]> {
-    return [...this.byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
-  }
 }
 
 /**
@@ -438,11 +304,4 @@ export class SqliteEngineStore implements EngineStore {
       DELETE FROM engine_checkpoint WHERE name = 'processor';`);
     // Consumers (automation) keep their positions: a replay derives the same changes at the same log positions.
   }
-}
-
-/** Trait values are indexed as plain text (strings as-is, others as JSON) so `key:value` search can use the index. */
-export function traitIndexValue(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return value.toLowerCase();
-  return JSON.stringify(value);
 }

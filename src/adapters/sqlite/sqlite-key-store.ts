@@ -1,5 +1,6 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { AdminToken, KeyStore, Source } from '../../ports/key-store';
+import { hashSecret } from '../shared/secrets';
 import type { SqliteDatabase } from './open-database';
 
 interface KeyRow {
@@ -7,11 +8,6 @@ interface KeyRow {
   name: string;
   created_at: number;
   revoked_at: number | null;
-}
-
-/** SHA-256 hex of a secret: what is stored instead of the secret. */
-export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
 }
 
 /** A fresh secret: a prefix saying what it is, then 32 random bytes (base64url). */

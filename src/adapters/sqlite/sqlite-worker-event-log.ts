@@ -3,7 +3,8 @@ import { UnavailableError } from '../../domain/errors';
 import type { StoredEvent } from '../../domain/event';
 import type { AppendOutcome, EventLog } from '../../ports/event-log';
 import type { SqliteDatabase } from './open-database';
-import { CLAIM_MESSAGE_ID_SQL, INSERT_EVENT_SQL, ROW_WIDTH, SqliteEventLog, encodeEventRow } from './sqlite-event-log';
+import { ROW_WIDTH, encodeEventRow } from '../shared/event-row';
+import { CLAIM_MESSAGE_ID_SQL, INSERT_EVENT_SQL, SqliteEventLog } from './sqlite-event-log';
 import { startSqliteWorker } from './start-sqlite-worker';
 
 interface Pending {
