@@ -12,10 +12,12 @@ import { SqliteEventLog } from '../../src/adapters/sqlite/sqlite-event-log';
 import { SqliteValueQueries } from '../../src/adapters/sqlite/sqlite-value-queries';
 import { buildEngine } from '../../src/app/build-engine';
 import { loadConfig } from '../../src/app/config';
+import { rebuildPartitions } from '../../src/app/rebuild-partitions';
 import { publishClockTick, publishValueRefit } from '../../src/app/roles/control-publisher';
 import { controlEvent } from '../../src/engine/control-event';
 import { startWorkerRole, type WorkerRoleHandle } from '../../src/app/roles/worker-role';
 import { CLOCK_TICK_EVENT, Processor, VALUE_REFIT_EVENT } from '../../src/engine/processor';
+import { systemClock } from '../../src/ports/clock';
 import { simulate } from '../../src/sim/simulate';
 import { PG_URL, pgSchemas } from '../helpers/pg-test-schema';
 import { tempDir, toStoredEvent } from '../helpers/sim-log';
@@ -101,6 +103,16 @@ describe.skipIf(!PG_URL || !NATS_URL)('workers fed by the stream', () => {
       const parts = await partitionValueState(s.pool, PARTITIONS);
       for (const m of parts.models) expect(m).toEqual({ models: v.models, heavyThreshold: Number.isFinite(v.heavyThreshold) ? v.heavyThreshold : null });
       expect(parts.purchases).toEqual(value.purchases);
+
+      // `rapport replay` on this database: refused while workers hold partitions ...
+      const rebuild = (batchSize: number) =>
+        rebuildPartitions({ pool: s.pool, engine: buildEngine({ dataDir: dir.dir, valueOptions: VALUE_OPTIONS }), partitions: PARTITIONS, clock: systemClock, batchSize });
+      await expect(rebuild(700)).rejects.toMatchObject({ code: 'workers_running', message: expect.stringMatching(/stop every worker/) });
+      for (const w of workers.splice(0)) await w.stop();
+      // ... and with them stopped, it derives the same state from the log again, partition by partition.
+      expect(await rebuild(700)).toEqual({ events: events.length + 2 * PARTITIONS, partitions: PARTITIONS });
+      expect(await derivedState(scaled, lenses)).toEqual(left);
+      expect((await partitionValueState(s.pool, PARTITIONS)).purchases).toEqual(value.purchases);
     } finally {
       for (const w of workers) await w.stop();
       await ts.close();

@@ -19,6 +19,15 @@ export interface PipelineObserver {
   error(kind: 'append' | 'process' | 'decode' | 'read', err: unknown): void;
 }
 
+/**
+ * A partition processor's value engine (null options: value models off). Refits come only as control
+ * events carrying models fitted once for all partitions: no refit on event-time boundaries (each partition
+ * would fit on its own customers).
+ */
+export function partitionValueEngine(valueOptions: ValueEngineOptions | null): ValueEngine | undefined {
+  return valueOptions ? new ValueEngine({ ...valueOptions, refitEveryDays: Number.POSITIVE_INFINITY }) : undefined;
+}
+
 /** Dependencies of one partition's pipeline, passed as one object. */
 export interface PartitionPipelineDeps {
   readonly partition: number;
@@ -225,9 +234,7 @@ export class PartitionPipeline {
     // Only this pipeline appends to the partition while it holds the lease (the append is fenced).
     log.handFrom(await log.lastSeq());
     this.log = log;
-    // Refits come only as control events carrying models fitted once for all partitions: no refit on
-    // event-time boundaries here (each partition would fit on its own customers).
-    const value = d.valueOptions ? new ValueEngine({ ...d.valueOptions, refitEveryDays: Number.POSITIVE_INFINITY }) : undefined;
+    const value = partitionValueEngine(d.valueOptions);
     const processor = new Processor({
       eventLog: log,
       store: new PostgresEngineStore(d.pool, { partition: d.partition }),

@@ -1,9 +1,13 @@
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { buildEngineFromConfig } from '../../app/build-engine';
-import { loadConfig } from '../../app/config';
+import { openPostgresPool } from '../../adapters/postgres/open-pool';
+import { buildEngineFromConfig, type BuiltEngine } from '../../app/build-engine';
+import { loadConfig, type RapportConfig } from '../../app/config';
+import { rebuildPartitions } from '../../app/rebuild-partitions';
+import { loadScaleConfig } from '../../app/scale-config';
 import { openAppStore } from '../../app/app-store';
 import { Processor } from '../../engine/processor';
+import { systemClock } from '../../ports/clock';
 import { dataOption, databaseUrlOption, jsonOption, printResult, type CliIo } from '../cli-context';
 import type { RegisterCommand } from './index';
 
@@ -26,6 +30,12 @@ export const registerReplayCommand: RegisterCommand = (program: Command, io: Cli
       // The server's value options too: a replay refits exactly where and how the server did.
       const engine = buildEngineFromConfig(config);
       const store = await openAppStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+      if (config.databaseUrl && (await store.usedByPartitionWorkers())) {
+        // Scaled out: every partition is rebuilt as its worker would process it (workers stopped).
+        await store.close();
+        await replayPartitions(io, config, engine, o);
+        return;
+      }
       try {
         const engineStore = store.engineStore;
         if (!o.continue) await engineStore.reset();
@@ -52,3 +62,29 @@ export const registerReplayCommand: RegisterCommand = (program: Command, io: Cli
       }
     });
 };
+
+/** `rapport replay` on a database the scaled-out workers use: see {@link rebuildPartitions}. */
+async function replayPartitions(io: CliIo, config: RapportConfig, engine: BuiltEngine, o: { continue?: boolean; batch: string; json?: boolean }): Promise<void> {
+  const scale = loadScaleConfig(config, { env: io.env });
+  const pool = await openPostgresPool(config.databaseUrl!);
+  try {
+    const total = Number((await pool.query<{ n: string }>('SELECT COUNT(*) AS n FROM events WHERE partition IS NOT NULL')).rows[0]?.n ?? 0);
+    const bar = new SingleBar({ format: 'replay |{bar}| {percentage}% {value}/{total} events (all partitions) {eta_formatted} left', stream: process.stderr }, Presets.shades_classic);
+    bar.start(total, 0);
+    const t0 = performance.now();
+    const r = await rebuildPartitions({
+      pool,
+      engine,
+      partitions: scale.partitions,
+      clock: systemClock,
+      ...(o.continue ? { continue: true } : {}),
+      batchSize: Math.min(Math.max(1, Number(o.batch) || 100_000), 100_000),
+      onProgress: (n) => bar.update(n),
+    }).finally(() => bar.stop());
+    const seconds = (performance.now() - t0) / 1000;
+    const result = { events: r.events, partitions: r.partitions, seconds: Number(seconds.toFixed(3)), eventsPerSecond: Math.round(r.events / Math.max(seconds, 1e-9)) };
+    printResult(io, o.json, result, () => `replayed ${r.events} events over ${r.partitions} partitions in ${result.seconds} s (${result.eventsPerSecond} events/s); start the workers again`);
+  } finally {
+    await pool.end();
+  }
+}
