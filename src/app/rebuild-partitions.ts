@@ -17,6 +17,8 @@ export interface RebuildPartitionsDeps {
   readonly clock: Clock;
   /** Keep the derived state and continue each partition from its checkpoint instead of starting over. */
   readonly continue?: boolean;
+  /** Partitions rebuilt at once (default 3). */
+  readonly concurrency?: number;
   /** Events per commit (default 100,000). */
   readonly batchSize?: number;
   /** Events processed so far, over all partitions. */
@@ -30,7 +32,7 @@ const REBUILD_WORKER_ID = 'rapport-replay';
  * Rebuilds the scaled-out mode's derived state from the event log in PostgreSQL: takes every partition's
  * lease (so no worker can process while it runs, and it refuses while one does), deletes all derived state
  * (unless `continue`), then replays each partition's events through a processor set up as a worker's
- * (refits only where the log's refit events carry models), partition after partition. Stream positions and
+ * (refits only where the log's refit events carry models), a few partitions at once. Stream positions and
  * the automation's feed positions are kept, so workers started afterwards go on where the stream is.
  */
 export async function rebuildPartitions(d: RebuildPartitionsDeps): Promise<{ events: number; partitions: number }> {
@@ -50,7 +52,7 @@ export async function rebuildPartitions(d: RebuildPartitionsDeps): Promise<{ eve
     }
     if (!d.continue) await new PostgresEngineStore(d.pool).reset();
     let events = 0;
-    for (let p = 0; p < d.partitions; p++) {
+    const rebuild = async (p: number): Promise<void> => {
       const value = d.engine.value ? partitionValueEngine(d.engine.valueOptions) : undefined;
       const processor = new Processor({
         eventLog: new PartitionEventReader(d.pool, p),
@@ -59,13 +61,31 @@ export async function rebuildPartitions(d: RebuildPartitionsDeps): Promise<{ eve
         batchSize: d.batchSize ?? 100_000,
         ...(value ? { value } : {}),
       });
-      const before = events;
+      let done = 0;
       try {
-        events += await processor.drain((n) => d.onProgress?.(before + n));
+        await processor.drain((n) => {
+          events += n - done;
+          done = n;
+          d.onProgress?.(events);
+        });
       } finally {
         processor.dispose();
       }
-    }
+    };
+    // A few partitions at once, as live workers do: one applies events while PostgreSQL commits another's.
+    let next = 0;
+    let failed = false;
+    const lanes = Array.from({ length: Math.min(d.partitions, d.concurrency ?? 3) }, async () => {
+      try {
+        while (!failed && next < d.partitions) await rebuild(next++);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    });
+    // Every lane has stopped before the leases go (a failure stops the others after their partition).
+    const ends = await Promise.allSettled(lanes);
+    for (const e of ends) if (e.status === 'rejected') throw e.reason;
     return { events, partitions: d.partitions };
   } finally {
     await leases.close();
