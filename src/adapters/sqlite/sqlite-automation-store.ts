@@ -181,7 +181,8 @@ export function createSqliteAutomationStore(db: SqliteDatabase, opts: { closeDb?
       s.unsub.run(id);
     },
     async claimDue(now, limit, leaseMs) {
-      return claimTx(now, limit, leaseMs);
+      // IMMEDIATE: it reads the due actions, then leases them (see SqliteEngineStore.commitTx).
+      return claimTx.immediate(now, limit, leaseMs);
     },
     async complete(items) {
       if (items.length) completeTx(items);

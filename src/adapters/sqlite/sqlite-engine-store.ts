@@ -207,7 +207,9 @@ export class SqliteEngineStore implements EngineStore {
 
   private commitTx(batch: EngineCommit): void {
     const s = this.stmts;
-    this.db.transaction(() => {
+    // IMMEDIATE: the commit reads stored rows before it writes, and SQLite does not wait to upgrade a read
+    // transaction while the ingest writer thread writes (it fails at once with SQLITE_BUSY[_SNAPSHOT]).
+    const tx = this.db.transaction(() => {
       const totals = new TotalsDelta();
       const days = new DailyDeltas();
       for (const m of batch.merges) {
@@ -283,7 +285,8 @@ export class SqliteEngineStore implements EngineStore {
       }
       if (batch.valueState !== undefined) s.setValueState.run(JSON.stringify(batch.valueState));
       s.setCheckpoint.run(batch.checkpoint);
-    })();
+    });
+    tx.immediate();
   }
 
   async loadValueState(): Promise<{ state: unknown; purchases: Array<[string, readonly [number, number, number, number]]> }> {
