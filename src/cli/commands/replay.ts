@@ -23,7 +23,7 @@ export const registerReplayCommand: RegisterCommand = (program: Command, io: Cli
     .addOption(dataOption())
     .addOption(databaseUrlOption())
     .option('--continue', 'continue from the last checkpoint instead of rebuilding from scratch')
-    .option('--batch <n>', 'events per commit (bigger is faster: each customer row is written once per commit; a commit also comes once as many customers changed as the processor caches, 100,000)', '1000000')
+    .option('--batch <n>', 'events per commit (bigger is faster: each customer row is written once per commit; a commit also comes once as many customers changed as the processor caches, 100,000; at most 100,000 on PostgreSQL)', '1000000')
     .addOption(jsonOption())
     .action(async (o: { data: string; databaseUrl?: string; continue?: boolean; batch: string; json?: boolean }) => {
       const config = loadConfig({ env: io.env, overrides: { dataDir: o.data, ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}) } });
@@ -43,7 +43,8 @@ export const registerReplayCommand: RegisterCommand = (program: Command, io: Cli
           eventLog: store.eventLog,
           store: engineStore,
           modules: engine.modules,
-          batchSize: Math.max(1, Number(o.batch) || 1_000_000),
+          // PostgreSQL gets each commit as one statement per table: at most 100,000 events a commit there.
+          batchSize: Math.min(Math.max(1, Number(o.batch) || 1_000_000), config.databaseUrl ? 100_000 : Number.MAX_SAFE_INTEGER),
           ...(engine.value ? { value: engine.value } : {}),
         });
         const from = await processor.checkpoint();
