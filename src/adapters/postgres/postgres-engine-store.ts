@@ -255,6 +255,17 @@ export class PostgresEngineStore implements EngineStore {
     this.knownCheckpoint = batch.checkpoint;
   }
 
+  /** The value engine's persisted state alone (models, threshold, next refit), without the purchase summaries. */
+  async loadValueModels(): Promise<unknown> {
+    const p = this.opts.partition;
+    const r =
+      p === undefined
+        ? await this.pool.query<{ state: string }>(`SELECT state FROM engine_value_state WHERE id = 1`)
+        : await this.pool.query<{ state: string }>(`SELECT state FROM partition_value_state WHERE partition = $1`, [p]);
+    const row = r.rows[0];
+    return row ? (JSON.parse(row.state) as unknown) : null;
+  }
+
   async loadValueState(): Promise<{ state: unknown; purchases: Array<[string, readonly [number, number, number, number]]> }> {
     const p = this.opts.partition;
     const [state, buyers] = await Promise.all([

@@ -30,11 +30,11 @@ export async function fitValueModelsFromPostgres(pool: PostgresPool, options: Va
  * reads the value summary from it; a refit starts from it.
  */
 export async function restoreValueFromPostgres(pool: PostgresPool, engine: ValueEngine): Promise<void> {
-  const [all, current] = await Promise.all([
+  const [all, models] = await Promise.all([
     new PostgresEngineStore(pool).loadValueState(),
-    new PostgresEngineStore(pool, { partition: 0 }).loadValueState(),
+    new PostgresEngineStore(pool, { partition: 0 }).loadValueModels(),
   ]);
-  engine.restore(current.state as ValueEngineSnapshot | null, all.purchases);
+  engine.restore(models as ValueEngineSnapshot | null, all.purchases);
 }
 
 /** Publishes a clock tick at wall-clock time `now` to every partition. */
