@@ -5,7 +5,7 @@ import { AuthError, ForbiddenError, NotFoundError, TooManyAttemptsError, Validat
 import type { Clock } from '../ports/clock';
 import { USER_ROLES, type User, type UserRole, type UserStore } from '../ports/user-store';
 import { useSessionAuthenticator, type Principal } from './admin-auth';
-import { createSignInThrottle, type SignInThrottleOptions } from './sign-in-throttle';
+import { createSharedSignInThrottle, type SignInThrottleOptions } from './sign-in-throttle';
 
 /** Name of the session cookie (HttpOnly, SameSite=Strict). */
 export const SESSION_COOKIE = 'rapport_session';
@@ -90,7 +90,8 @@ export function installSessionAuth(server: FastifyInstance, deps: SessionAuthDep
     },
   });
 
-  const throttle = createSignInThrottle(deps.throttle);
+  // Failures are kept in the user store: every process serving the dashboard counts them together.
+  const throttle = createSharedSignInThrottle(deps.users, deps.throttle);
   const tooMany = (scope: 'account' | 'ip', ms: number) => {
     const seconds = Math.max(1, Math.ceil(ms / 1000));
     return new TooManyAttemptsError(`too many failed sign-ins ${scope === 'account' ? 'for this account' : 'from your address'}: try again in ${seconds} s`, seconds);
@@ -100,7 +101,7 @@ export function installSessionAuth(server: FastifyInstance, deps: SessionAuthDep
     const b = login.safeParse(request.body);
     if (!b.success) throw new ValidationError('body must be { "email": "...", "password": "..." }');
     // Refused before the password is hashed: a locked account costs no scrypt work.
-    const gate = throttle.begin(b.data.email, request.ip, deps.clock.now());
+    const gate = await throttle.begin(b.data.email, request.ip, deps.clock.now());
     if (!gate.allowed) throw tooMany(gate.scope, gate.retryAfterMs);
     let user: User | null;
     try {
@@ -110,11 +111,11 @@ export function installSessionAuth(server: FastifyInstance, deps: SessionAuthDep
       throw err;
     }
     if (!user) {
-      const after = throttle.failure(b.data.email, request.ip, deps.clock.now());
+      const after = await throttle.failure(b.data.email, request.ip, deps.clock.now());
       if (!after.allowed) throw tooMany(after.scope, after.retryAfterMs);
       throw new AuthError('wrong email or password');
     }
-    throttle.success(b.data.email, request.ip);
+    await throttle.success(b.data.email, request.ip);
     const now = deps.clock.now();
     await deps.users.pruneSessions(now);
     const { secret, session } = await deps.users.createSession(user.id, now, ttl);

@@ -1,3 +1,5 @@
+import type { SignInFailures, UserStore } from '../ports/user-store';
+
 /** Limits of {@link createSignInThrottle}. */
 export interface SignInThrottleOptions {
   /** Failed sign-ins per account before it is locked (default 5). */
@@ -60,7 +62,6 @@ export function createSignInThrottle(opts: SignInThrottleOptions = {}): SignInTh
   const maxEntries = opts.maxEntries ?? 10_000;
   const entries = new Map<string, Entry>();
 
-  const keyOf = (scope: 'account' | 'ip', v: string) => `${scope}:${scope === 'account' ? v.trim().toLowerCase() : v}`;
   const live = (key: string, now: number): Entry | undefined => {
     const e = entries.get(key);
     if (e && e.pending === 0 && e.lockedUntil <= now && now - e.last > forget) {
@@ -98,7 +99,7 @@ export function createSignInThrottle(opts: SignInThrottleOptions = {}): SignInTh
     const e = live(key, now) ?? { failures: 0, pending: 0, last: now, lockedUntil: 0 };
     e.failures++;
     e.last = now;
-    if (e.failures >= limit) e.lockedUntil = now + Math.min(maxLock, base * 2 ** Math.min(30, e.failures - limit));
+    if (e.failures >= limit) e.lockedUntil = now + lockMs(e.failures, limit, base, maxLock);
     touch(key, e);
   };
 
@@ -134,6 +135,79 @@ export function createSignInThrottle(opts: SignInThrottleOptions = {}): SignInTh
     release(account, ip) {
       release(keyOf('account', account));
       release(keyOf('ip', ip));
+    },
+  };
+}
+
+/** Throttle key of an account (the e-mail as typed, lower-cased) or a client address. */
+const keyOf = (scope: 'account' | 'ip', v: string): string => `${scope}:${scope === 'account' ? v.trim().toLowerCase() : v}`;
+
+/** The lock after `failures` failures against a limit: `base`, doubling with each failure past it, at most `maxLock`. */
+function lockMs(failures: number, limit: number, base: number, maxLock: number): number {
+  return Math.min(maxLock, base * 2 ** Math.min(30, failures - limit));
+}
+
+/** Where failed sign-ins are kept for every process (the user store). */
+export type SignInFailureStore = Pick<UserStore, 'signInFailures' | 'addSignInFailures' | 'clearSignInFailures'>;
+
+/** {@link SignInThrottle} with failures kept in a shared store: the answers are promises. */
+export interface SharedSignInThrottle {
+  begin(account: string, ip: string, now: number): Promise<ThrottleCheck>;
+  failure(account: string, ip: string, now: number): Promise<ThrottleCheck>;
+  success(account: string, ip: string): Promise<void>;
+  release(account: string, ip: string): void;
+}
+
+/**
+ * The sign-in throttle for several processes on one store: failures and locks live in the store (every api
+ * process sees them, a restart keeps them); this process's throttle still counts the attempts it has in
+ * flight, so parallel guesses to one process cannot overshoot a limit. The same limits and locks as
+ * {@link createSignInThrottle} (`maxLockMs` must not exceed `forgetAfterMs`, as by default).
+ */
+export function createSharedSignInThrottle(store: SignInFailureStore, opts: SignInThrottleOptions = {}): SharedSignInThrottle {
+  const local = createSignInThrottle(opts);
+  const perAccount = opts.maxFailuresPerAccount ?? 5;
+  const perIp = opts.maxFailuresPerIp ?? 20;
+  const base = opts.baseLockMs ?? 30_000;
+  const maxLock = opts.maxLockMs ?? 15 * 60_000;
+  const forget = opts.forgetAfterMs ?? 15 * 60_000;
+  const left = (f: SignInFailures | undefined, limit: number, now: number): number => {
+    if (!f || f.failures < limit || now - f.last > forget) return 0;
+    return Math.max(0, f.last + lockMs(f.failures, limit, base, maxLock) - now);
+  };
+  const verdict = (failures: Map<string, SignInFailures>, account: string, ip: string, now: number): ThrottleCheck => {
+    const a = left(failures.get(keyOf('account', account)), perAccount, now);
+    const i = left(failures.get(keyOf('ip', ip)), perIp, now);
+    if (a === 0 && i === 0) return { allowed: true };
+    return a >= i ? { allowed: false, retryAfterMs: a, scope: 'account' } : { allowed: false, retryAfterMs: i, scope: 'ip' };
+  };
+  return {
+    async begin(account, ip, now) {
+      const gate = local.begin(account, ip, now);
+      if (!gate.allowed) return gate;
+      let shared: ThrottleCheck;
+      try {
+        shared = verdict(await store.signInFailures([keyOf('account', account), keyOf('ip', ip)]), account, ip, now);
+      } catch (err) {
+        local.release(account, ip);
+        throw err;
+      }
+      if (!shared.allowed) local.release(account, ip);
+      return shared;
+    },
+    async failure(account, ip, now) {
+      const mine = local.failure(account, ip, now);
+      const counts = await store.addSignInFailures([keyOf('account', account), keyOf('ip', ip)], now, now - forget);
+      const shared = verdict(counts, account, ip, now);
+      if (shared.allowed) return mine;
+      return mine.allowed || shared.retryAfterMs >= mine.retryAfterMs ? shared : mine;
+    },
+    async success(account, ip) {
+      local.success(account, ip);
+      await store.clearSignInFailures(keyOf('account', account));
+    },
+    release(account, ip) {
+      local.release(account, ip);
     },
   };
 }

@@ -22,6 +22,13 @@ export interface Session {
   readonly expiresAt: number;
 }
 
+/** Failed sign-ins counted for one throttle key (an account or a client address). */
+export interface SignInFailures {
+  readonly failures: number;
+  /** Time of the last failure. */
+  readonly last: number;
+}
+
 /**
  * Dashboard users and their sessions. Passwords are stored as scrypt hashes; session ids are
  * stored as SHA-256 hashes so a stolen database does not give live sessions.
@@ -42,4 +49,16 @@ export interface UserStore {
   deleteSession(secret: string): Promise<void>;
   /** Deletes expired sessions; returns how many. */
   pruneSessions(now: number): Promise<number>;
+  /**
+   * Failed sign-ins per throttle key, kept here so that every process serving the dashboard on this store
+   * sees them, and a restart does not forget them (see `http/sign-in-throttle.ts`). Unknown keys are absent.
+   */
+  signInFailures(keys: readonly string[]): Promise<Map<string, SignInFailures>>;
+  /**
+   * Counts one failure at `at` for each key (a key whose last failure is before `forgetBefore` starts again
+   * at one; such stale keys are deleted) and returns the keys' new counts.
+   */
+  addSignInFailures(keys: readonly string[], at: number, forgetBefore: number): Promise<Map<string, SignInFailures>>;
+  /** Forgets a key's failures (a successful sign-in to that account). */
+  clearSignInFailures(key: string): Promise<void>;
 }

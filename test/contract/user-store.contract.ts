@@ -53,6 +53,24 @@ export function userStoreContract(name: string, factory: () => Promise<UserStore
       expect(await fx.store.findSession(secret, 20_000)).toBeNull();
     });
 
+    it('counts failed sign-ins per key, starts a stale key again, expires stale rows and clears a key', async () => {
+      const s = fx.store;
+      expect(await s.signInFailures(['account:ana@example.com'])).toEqual(new Map());
+      for (let i = 1; i <= 3; i++) {
+        const after = await s.addSignInFailures(['account:ana@example.com', 'ip:10.0.0.1'], 1000 * i, 0);
+        expect(after).toEqual(new Map([['account:ana@example.com', { failures: i, last: 1000 * i }], ['ip:10.0.0.1', { failures: i, last: 1000 * i }]]));
+      }
+      await s.addSignInFailures(['ip:10.0.0.2'], 3500, 0);
+      // A failure after a quiet period starts from one; rows last seen before the window are deleted.
+      const later = await s.addSignInFailures(['account:ana@example.com'], 10_000, 3200);
+      expect(later.get('account:ana@example.com')).toEqual({ failures: 1, last: 10_000 });
+      expect(await s.signInFailures(['account:ana@example.com', 'ip:10.0.0.1', 'ip:10.0.0.2'])).toEqual(
+        new Map([['account:ana@example.com', { failures: 1, last: 10_000 }], ['ip:10.0.0.2', { failures: 1, last: 3500 }]]),
+      );
+      await s.clearSignInFailures('account:ana@example.com');
+      expect(await s.signInFailures(['account:ana@example.com'])).toEqual(new Map());
+    });
+
     it('prunes expired sessions only', async () => {
       const u = await fx.store.addUser('ana@example.com', 'admin', 'password-ana-1', 1000);
       const old = await fx.store.createSession(u.id, 0, HOUR);

@@ -328,6 +328,19 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     `,
   },
   {
+    version: 32,
+    name: 'failed sign-ins',
+    // Shared by every api process and kept across restarts; rows expire with the forget window.
+    sql: `
+      CREATE TABLE sign_in_failures (
+        key      TEXT COLLATE "C" PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last     BIGINT NOT NULL
+      );
+      CREATE INDEX sign_in_failures_last ON sign_in_failures (last);
+    `,
+  },
+  {
     version: 41,
     name: 'scale: partition of each event',
     // Set by the workers when they append events read from a partition's stream subject (NULL for

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { RapportError } from '../../domain/errors';
-import type { Session, User, UserRole, UserStore } from '../../ports/user-store';
+import type { Session, SignInFailures, User, UserRole, UserStore } from '../../ports/user-store';
 import { checkPassword, hashPassword } from '../shared/secrets';
 import { inTransaction, type PostgresPool } from './open-pool';
 
@@ -96,6 +96,34 @@ export function createPostgresUserStore(pool: PostgresPool): UserStore {
     },
     async pruneSessions(now) {
       return (await pool.query('DELETE FROM user_sessions WHERE expires_at <= $1', [now])).rowCount ?? 0;
+    },
+    async signInFailures(keys) {
+      const r = await pool.query<{ key: string; failures: number; last: string }>(
+        'SELECT key, failures, last FROM sign_in_failures WHERE key = ANY($1::text[])',
+        [keys],
+      );
+      return new Map(r.rows.map((row) => [row.key, { failures: row.failures, last: Number(row.last) }]));
+    },
+    async addSignInFailures(keys, at, forgetBefore) {
+      return inTransaction(pool, async (c) => {
+        await c.query('DELETE FROM sign_in_failures WHERE last < $1', [forgetBefore]);
+        const out = new Map<string, SignInFailures>();
+        // Key order: concurrent api processes lock the rows in the same order.
+        for (const k of [...keys].sort()) {
+          const r = await c.query<{ failures: number; last: string }>(
+            `INSERT INTO sign_in_failures (key, failures, last) VALUES ($1, 1, $2)
+             ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN sign_in_failures.last < $3 THEN 1 ELSE sign_in_failures.failures + 1 END,
+               last = excluded.last
+             RETURNING failures, last`,
+            [k, at, forgetBefore],
+          );
+          out.set(k, { failures: r.rows[0]!.failures, last: Number(r.rows[0]!.last) });
+        }
+        return out;
+      });
+    },
+    async clearSignInFailures(key) {
+      await pool.query('DELETE FROM sign_in_failures WHERE key = $1', [key]);
     },
   };
 }

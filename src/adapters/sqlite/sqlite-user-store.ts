@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { RapportError } from '../../domain/errors';
-import type { Session, User, UserRole, UserStore } from '../../ports/user-store';
+import type { Session, SignInFailures, User, UserRole, UserStore } from '../../ports/user-store';
 import { checkPassword, hashPassword } from '../shared/secrets';
 import type { SqliteDatabase } from './open-database';
 
@@ -23,6 +23,21 @@ let dummyHash: Promise<string> | undefined;
 export function createSqliteUserStore(db: SqliteDatabase): UserStore {
   const byEmail = db.prepare<[string], UserRow>('SELECT * FROM users WHERE email = ?');
   const byId = db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?');
+  const failuresOf = db.prepare<[string], SignInFailures>('SELECT failures, last FROM sign_in_failures WHERE key = ?');
+  const clearFailures = db.prepare('DELETE FROM sign_in_failures WHERE key = ?');
+  const expireFailures = db.prepare('DELETE FROM sign_in_failures WHERE last < ?');
+  const addFailure = db.prepare<[{ key: string; at: number; forgetBefore: number }], SignInFailures>(
+    `INSERT INTO sign_in_failures (key, failures, last) VALUES (@key, 1, @at)
+     ON CONFLICT(key) DO UPDATE SET failures = CASE WHEN last < @forgetBefore THEN 1 ELSE failures + 1 END, last = excluded.last
+     RETURNING failures, last`,
+  );
+  // One transaction: the stale rows go, then each key counts one more (or starts again).
+  const addFailuresTx = db.transaction((keys: readonly string[], at: number, forgetBefore: number) => {
+    expireFailures.run(forgetBefore);
+    const out = new Map<string, SignInFailures>();
+    for (const key of keys) out.set(key, addFailure.get({ key, at, forgetBefore })!);
+    return out;
+  });
   return {
     async addUser(email, role, password, now) {
       const normal = email.trim();
@@ -83,6 +98,20 @@ export function createSqliteUserStore(db: SqliteDatabase): UserStore {
     },
     async pruneSessions(now) {
       return db.prepare('DELETE FROM user_sessions WHERE expires_at <= ?').run(now).changes;
+    },
+    async signInFailures(keys) {
+      const out = new Map<string, SignInFailures>();
+      for (const k of keys) {
+        const r = failuresOf.get(k);
+        if (r) out.set(k, r);
+      }
+      return out;
+    },
+    async addSignInFailures(keys, at, forgetBefore) {
+      return addFailuresTx.immediate(keys, at, forgetBefore);
+    },
+    async clearSignInFailures(key) {
+      clearFailures.run(key);
     },
   };
 }

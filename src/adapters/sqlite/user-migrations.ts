@@ -35,4 +35,17 @@ export const USER_MIGRATIONS: readonly SqliteMigration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 32,
+    name: 'failed sign-ins',
+    // Shared by every process on this file and kept across restarts; rows expire with the forget window.
+    sql: `
+      CREATE TABLE sign_in_failures (
+        key      TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last     INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX sign_in_failures_last ON sign_in_failures(last);
+    `,
+  },
 ];
