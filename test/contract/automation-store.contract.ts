@@ -1,48 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { AutomationStore, Enrolment, ScheduledAction } from '../../src/ports/automation-store';
+import type { AutomationStore } from '../../src/ports/automation-store';
+import { actionRow, enrolmentRow } from '../helpers/automation-rows';
 
 /**
  * Behaviour every AutomationStore adapter must have. Run it from an adapter's test file:
  * `automationStoreContract('sqlite', async () => ({ store, cleanup }))`.
  */
 export function automationStoreContract(name: string, factory: () => Promise<{ store: AutomationStore; cleanup: () => Promise<void> }>): void {
-  const enrolment = (id: string, customerId: string, patch: Partial<Enrolment> = {}): Enrolment => ({
-    id,
-    playbookId: 'pb',
-    customerId,
-    triggerKey: id,
-    enteredAt: 1000,
-    holdout: false,
-    variant: null,
-    policyLens: 'lifecycle',
-    type: 'at_risk',
-    status: 'active',
-    reached: false,
-    convertedAt: null,
-    revenue: 0,
-    unsubscribed: false,
-    goalEvent: 'Order Completed',
-    goalWithin: 10_000,
-    ...patch,
-  });
-  const action = (id: string, e: Enrolment, due: number, patch: Partial<ScheduledAction> = {}): ScheduledAction => ({
-    id,
-    enrolmentId: e.id,
-    playbookId: e.playbookId,
-    stepId: 's',
-    customerId: e.customerId,
-    due,
-    status: 'pending',
-    attempts: 0,
-    leaseUntil: null,
-    reason: null,
-    waitEvent: null,
-    matched: false,
-    deferredSince: null,
-    createdAt: 0,
-    handedOverAt: null,
-    ...patch,
-  });
+  const enrolment = enrolmentRow;
+  const action = actionRow;
 
   describe(`AutomationStore contract: ${name}`, () => {
     const withStore = async (fn: (s: AutomationStore) => Promise<void>): Promise<void> => {

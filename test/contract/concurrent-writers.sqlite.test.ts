@@ -4,8 +4,8 @@ import { openSqliteDatabase, type SqliteDatabase } from '../../src/adapters/sqli
 import { createSqliteAutomationStore } from '../../src/adapters/sqlite/sqlite-automation-store';
 import { SqliteEngineStore } from '../../src/adapters/sqlite/sqlite-engine-store';
 import { SqliteWorkerEventLog } from '../../src/adapters/sqlite/sqlite-worker-event-log';
-import type { ScheduledAction } from '../../src/ports/automation-store';
 import type { CustomerRecord, EngineCommit } from '../../src/ports/engine-store';
+import { actionRow, enrolmentRow } from '../helpers/automation-rows';
 import { tempDir, toStoredEvent } from '../helpers/sim-log';
 
 /**
@@ -24,6 +24,37 @@ describe('SQLite: commits and claims while the ingest writer thread appends', ()
     db?.close();
     dir?.cleanup();
   });
+
+  /** A fresh database with the ingest writer thread on it, as the server opens it. */
+  async function openWithWriter(): Promise<void> {
+    dir = tempDir('rapport-concurrent-');
+    db = openSqliteDatabase(join(dir.dir, 'rapport.db'));
+    log = await SqliteWorkerEventLog.open(db);
+  }
+
+  /**
+   * Runs `step(1), step(2), …` on the main connection while the writer thread appends: at least 400 steps, and
+   * on until it has appended 200 events alongside them. Steps that fail count as failures (SQLITE_BUSY*).
+   */
+  async function alongsideAppends(step: (n: number) => Promise<unknown>): Promise<{ steps: number; failures: number }> {
+    const stop = { done: false, appended: 0 };
+    const appending = appendUntil(stop);
+    let failures = 0;
+    let n = 0;
+    while (n < 400 || (stop.appended < 200 && n < 5000)) {
+      try {
+        await step(++n);
+      } catch (err) {
+        failures++;
+        expect((err as { code?: string }).code).toMatch(/^SQLITE_BUSY/);
+      }
+      // Gaps between steps, as the server's processor and dispatcher have: the writer thread gets the lock in them.
+      if (n % 2 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    stop.done = true;
+    expect(await appending).toBeGreaterThanOrEqual(200);
+    return { steps: n, failures };
+  }
 
   /** Keeps the writer thread appending small groups until `stop` is set; `stop.appended` counts the events. */
   async function appendUntil(stop: { done: boolean; appended: number }): Promise<number> {
@@ -55,75 +86,30 @@ describe('SQLite: commits and claims while the ingest writer thread appends', ()
   const commit = (customers: CustomerRecord[], checkpoint: number): EngineCommit => ({ customers, identities: [], merges: [], eventCustomers: [], typeChanges: [], traitChanges: [], checkpoint });
 
   it('no processor commit fails', async () => {
-    dir = tempDir('rapport-concurrent-');
-    db = openSqliteDatabase(join(dir.dir, 'rapport.db'));
-    log = await SqliteWorkerEventLog.open(db);
+    await openWithWriter();
     const store = new SqliteEngineStore(db);
     const ids = Array.from({ length: 20 }, (_, i) => `c${i}`);
     // Existing customers: a commit starts by reading their stored types and contribution.
     await store.commit(commit(ids.map((id) => customer(id, 0)), 1));
-    const stop = { done: false, appended: 0 };
-    const appending = appendUntil(stop);
-    let failures = 0;
-    let i = 1;
-    // At least 400 commits, and on until the writer thread has appended alongside them for a while.
-    for (; i <= 400 || (stop.appended < 200 && i <= 5000); i++) {
-      try {
-        await store.commit(commit(ids.map((id) => customer(id, i)), i + 1));
-      } catch (err) {
-        failures++;
-        expect((err as { code?: string }).code).toMatch(/^SQLITE_BUSY/);
-      }
-      // Gaps between commits, as the server's processor has: the writer thread gets the lock in them.
-      if (i % 2 === 0) await new Promise((r) => setTimeout(r, 1));
-    }
-    stop.done = true;
-    expect(await appending).toBeGreaterThanOrEqual(200);
+    // Each step commits every customer again, with checkpoint `step + 1`.
+    const { steps, failures } = await alongsideAppends((step) => store.commit(commit(ids.map((id) => customer(id, step)), step + 1)));
     expect(failures).toBe(0);
-    expect(await store.checkpoint()).toBe(i);
+    expect(await store.checkpoint()).toBe(steps + 1);
   });
 
   it('no dispatcher claim fails', async () => {
-    dir = tempDir('rapport-concurrent-');
-    db = openSqliteDatabase(join(dir.dir, 'rapport.db'));
-    log = await SqliteWorkerEventLog.open(db);
+    await openWithWriter();
     const automation = createSqliteAutomationStore(db);
-    const action = (i: number): ScheduledAction => ({
-      id: `a${i}`,
-      enrolmentId: `e${i}`,
-      playbookId: 'pb',
-      stepId: 's1',
-      customerId: `c${i}`,
-      due: i,
-      status: 'pending',
-      attempts: 0,
-      leaseUntil: null,
-      reason: null,
-      waitEvent: null,
-      matched: false,
-      deferredSince: null,
-      handedOverAt: null,
-      createdAt: 0,
-    });
-    await automation.enrol(Array.from({ length: 400 }, (_, i) => ({
-      enrolment: { id: `e${i}`, playbookId: 'pb', customerId: `c${i}`, triggerKey: 't', enteredAt: 0, holdout: false, variant: null, policyLens: 'lifecycle', type: null, status: 'active', reached: false, convertedAt: null, revenue: 0, unsubscribed: false, goalEvent: 'Order Completed', goalWithin: 86_400_000 },
-      actions: [action(i)],
-    })));
-    const stop = { done: false, appended: 0 };
-    const appending = appendUntil(stop);
-    let failures = 0;
+    await automation.enrol(
+      Array.from({ length: 400 }, (_, i) => {
+        const enrolment = enrolmentRow(`e${i}`, `c${i}`);
+        return { enrolment, actions: [actionRow(`a${i}`, enrolment, i)] };
+      }),
+    );
     let claimed = 0;
-    for (let i = 0; i < 400 || (stop.appended < 200 && i < 5000); i++) {
-      try {
-        claimed += (await automation.claimDue(10_000, 1, 60_000)).length;
-      } catch (err) {
-        failures++;
-        expect((err as { code?: string }).code).toMatch(/^SQLITE_BUSY/);
-      }
-      if (i % 2 === 0) await new Promise((r) => setTimeout(r, 1));
-    }
-    stop.done = true;
-    expect(await appending).toBeGreaterThanOrEqual(200);
+    const { failures } = await alongsideAppends(async () => {
+      claimed += (await automation.claimDue(10_000, 1, 60_000)).length;
+    });
     expect(failures).toBe(0);
     expect(claimed).toBe(400);
   });

@@ -5,9 +5,9 @@ import { migratePostgres, openPostgresPool, quoteIdent, type PostgresPool } from
 import { createPostgresAutomationStore } from '../../src/adapters/postgres/postgres-automation-store';
 import { PostgresEventLog } from '../../src/adapters/postgres/postgres-event-log';
 import { POSTGRES_MIGRATIONS } from '../../src/adapters/postgres/postgres-migrations';
-import type { Enrolment, ScheduledAction } from '../../src/ports/automation-store';
 import { sampleEvent } from '../contract/event-log.contract';
 import { PG_URL, pgSchemas, reportPgSkip } from '../helpers/pg-test-schema';
+import { actionRow, enrolmentRow } from '../helpers/automation-rows';
 
 reportPgSkip('postgres-concurrency.test.ts');
 
@@ -63,41 +63,8 @@ describe.skipIf(!PG_URL)('PostgreSQL adapters under concurrency', () => {
     const a = createPostgresAutomationStore(s.pool);
     const b = createPostgresAutomationStore(other);
     const items = Array.from({ length: 60 }, (_, i) => {
-      const enrolment: Enrolment = {
-        id: `e${i}`,
-        playbookId: 'pb',
-        customerId: `c${i}`,
-        triggerKey: `e${i}`,
-        enteredAt: 0,
-        holdout: false,
-        variant: null,
-        policyLens: 'lifecycle',
-        type: 'at_risk',
-        status: 'active',
-        reached: false,
-        convertedAt: null,
-        revenue: 0,
-        unsubscribed: false,
-        goalEvent: 'Order Completed',
-        goalWithin: 1000,
-      };
-      const action: ScheduledAction = {
-        id: `a${i}`,
-        enrolmentId: enrolment.id,
-        playbookId: 'pb',
-        stepId: 's1',
-        customerId: enrolment.customerId,
-        due: i,
-        status: 'pending',
-        attempts: 0,
-        leaseUntil: null,
-        reason: null,
-        waitEvent: null,
-        matched: false,
-        deferredSince: null,
-        createdAt: 0,
-        handedOverAt: null,
-      };
+      const enrolment = enrolmentRow(`e${i}`, `c${i}`, { enteredAt: 0, goalWithin: 1000 });
+      const action = actionRow(`a${i}`, enrolment, i, { stepId: 's1' });
       return { enrolment, actions: [action] };
     });
     await a.enrol(items);
