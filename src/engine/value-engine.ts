@@ -62,19 +62,29 @@ export class ValueEngine {
   private heavyThreshold = Infinity;
   private nextRefitAt = -1;
   private gen = 0;
-  /** Purchase summaries of every customer who bought, by customer id. */
+  private share = 1;
+  /** Purchase summaries of every customer who bought (or of a sample: see {@link purchasesShare}), by customer id. */
   readonly purchases = new Map<string, PurchaseDays>();
 
   constructor(private readonly opts: ValueEngineOptions = DEFAULT_VALUE_OPTIONS) {}
 
-  /** Restores persisted state. */
-  restore(snapshot: ValueEngineSnapshot | null, purchases: Iterable<[string, PurchaseDays]>): void {
+  /**
+   * Restores persisted state. `share` < 1: `purchases` is a uniform sample holding about that share of the
+   * buyers (a process that only summarises them, like the scaled-out api role; it cannot refit).
+   */
+  restore(snapshot: ValueEngineSnapshot | null, purchases: Iterable<[string, PurchaseDays]>, share = 1): void {
+    this.share = share;
     this.models = snapshot?.models ?? null;
     this.heavyThreshold = snapshot?.heavyThreshold ?? Infinity;
     this.nextRefitAt = snapshot?.nextRefitAt ?? -1;
     this.gen++;
     this.purchases.clear();
     for (const [id, p] of purchases) this.purchases.set(id, p);
+  }
+
+  /** Expected share of the buyers in {@link purchases} (1: all of them). */
+  purchasesShare(): number {
+    return this.share;
   }
 
   snapshot(): ValueEngineSnapshot {
@@ -120,6 +130,7 @@ export class ValueEngine {
    * Returns false (keeping the previous model) when the data cannot support a fit yet.
    */
   refit(t: number): boolean {
+    if (this.share < 1) throw new Error('a value engine holding a sample of the purchases cannot refit');
     this.nextRefitAt = (Math.floor(t / DAY) + this.opts.refitEveryDays) * DAY;
     if (this.purchases.size < this.opts.minCustomers) return false;
     const today = Math.floor(t / DAY);

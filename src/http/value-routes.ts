@@ -22,7 +22,12 @@ export interface ValueRouteDeps {
   readonly summaryTtlMs?: number;
   /** Appends a refit request to the event log; resolves with its log position once durable. */
   readonly requestRefit: () => Promise<number>;
+  /** Customers above which the summary's Pareto curve is drawn from a sample (default 1,000,000). */
+  readonly maxSummaryRows?: number;
 }
+
+/** Default of {@link ValueRouteDeps.maxSummaryRows}. */
+const MAX_SUMMARY_ROWS = 1_000_000;
 
 /**
  * `GET /api/value/summary` — Pareto curve (share of revenue by customer percentile), CLV distribution,
@@ -58,26 +63,30 @@ export function registerValueRoutes(server: FastifyInstance, deps: ValueRouteDep
   });
 
   async function summary() {
-    const revenues = await deps.queries.revenues();
-    const revenueTotal = revenues.reduce((a, b) => a + b, 0);
-    const pareto = paretoCurve(revenues, 100);
+    const rev = await deps.queries.revenueSummary(deps.maxSummaryRows ?? MAX_SUMMARY_ROWS);
+    const pareto = paretoCurve(rev.revenues, 100);
     const heavyPct = Math.round(deps.heavyUserShare * 100);
     const models = deps.value?.current() ?? null;
     const scores = deps.value ? deps.value.scoreAll(await deps.latestEventTime()) : [];
     const clv = scores.map((s) => s.clv12m);
+    // From samples (many customers, see ValueQueries.revenueSummary and ValueEngine.purchasesShare): counts
+    // and sums are scaled up to all customers, shapes (Pareto, histogram) are the sample's.
+    const buyerShare = deps.value?.purchasesShare() ?? 1;
+    const up = (n: number, share: number) => (share < 1 ? Math.round(n / share) : n);
     return {
-      customers: revenues.length,
-      buyers: revenues.filter((r) => r > 0).length,
-      revenueTotal,
+      customers: rev.customers,
+      buyers: up(rev.revenues.filter((r) => r > 0).length, rev.share),
+      revenueTotal: rev.revenueTotal,
+      sample: rev.share < 1 || buyerShare < 1 ? { customerShare: rev.share, buyerShare } : null,
       pareto,
       heavyUsers: {
         share: deps.heavyUserShare,
         revenueShare: pareto[heavyPct - 1]?.revenueShare ?? null,
         clvThreshold: deps.value && Number.isFinite(deps.value.threshold()) ? deps.value.threshold() : null,
       },
-      clvTotal: clv.reduce((a, b) => a + b, 0),
-      clvHistogram: clvHistogram(clv, 20),
-      atRisk: scores.filter((s) => s.pAlive < 0.5).length,
+      clvTotal: clv.reduce((a, b) => a + b, 0) / buyerShare,
+      clvHistogram: clvHistogram(clv, 20).map((b) => ({ ...b, count: up(b.count, buyerShare) })),
+      atRisk: up(scores.filter((s) => s.pAlive < 0.5).length, buyerShare),
       models: models
         ? {
             fittedAt: new Date(models.fittedAt).toISOString(),

@@ -28,6 +28,10 @@ describe('GET /api/value/summary cache', () => {
         if (computations === 2) await new Promise<void>((r) => (release = r));
         return real.revenues();
       },
+      async revenueSummary() {
+        const revenues = await this.revenues();
+        return { customers: revenues.length, revenueTotal: revenues.reduce((a, b) => a + b, 0), revenues, share: 1 };
+      },
       aggregatesByType: (lens: string) => real.aggregatesByType(lens),
     };
     let now = 1_000_000;

@@ -255,6 +255,18 @@ export class PostgresEngineStore implements EngineStore {
     this.knownCheckpoint = batch.checkpoint;
   }
 
+  /**
+   * A repeatable uniform sample of the buyers' purchase summaries, each buyer in with probability `share`
+   * (the whole store's buyers: for processes that only summarise them).
+   */
+  async samplePurchases(share: number): Promise<Array<[string, readonly [number, number, number, number]]>> {
+    const r = await this.pool.query<{ id: string; purchase_days: string }>(
+      `SELECT id, purchase_days FROM customers TABLESAMPLE BERNOULLI ($1) REPEATABLE (7) WHERE purchase_days IS NOT NULL`,
+      [Math.min(1, share) * 100],
+    );
+    return r.rows.map((row) => [row.id, JSON.parse(row.purchase_days) as [number, number, number, number]]);
+  }
+
   /** The value engine's persisted state alone (models, threshold, next refit), without the purchase summaries. */
   async loadValueModels(): Promise<unknown> {
     const p = this.opts.partition;

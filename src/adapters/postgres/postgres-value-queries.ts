@@ -1,4 +1,4 @@
-import type { TypeAggregate, ValueQueries } from '../../ports/value-queries';
+import type { RevenueSummary, TypeAggregate, ValueQueries } from '../../ports/value-queries';
 import type { PostgresPool } from './open-pool';
 
 /** Value and economics queries over PostgreSQL: per-type totals kept by the commits, measures counted per call. */
@@ -9,6 +9,24 @@ export class PostgresValueQueries implements ValueQueries {
     // One number per customer, kept by the commit (migration 12): no JSON to parse.
     const r = await this.pool.query<{ r: number }>(`SELECT revenue AS r FROM customer_contrib`);
     return r.rows.map((x) => x.r);
+  }
+
+  async revenueSummary(maxRows: number): Promise<RevenueSummary> {
+    // Totals from the counters the commits keep (every customer counts once in each lens's per-type rows).
+    const totals = await this.pool.query<{ customers: string | null; revenue: number | null }>(
+      `SELECT sum(customers) AS customers, sum(revenue) AS revenue FROM type_totals WHERE lens = (SELECT min(lens) FROM type_totals)`,
+    );
+    const customers = Number(totals.rows[0]?.customers ?? 0);
+    const revenueTotal = Number(totals.rows[0]?.revenue ?? 0);
+    if (customers <= maxRows) {
+      const revenues = await this.revenues();
+      return { customers: revenues.length, revenueTotal: revenues.reduce((a, b) => a + b, 0), revenues, share: 1 };
+    }
+    // A repeatable Bernoulli sample: each row is in with probability `share` (every page is still read, but
+    // only the sample reaches this process).
+    const share = maxRows / customers;
+    const r = await this.pool.query<{ r: number }>(`SELECT revenue AS r FROM customer_contrib TABLESAMPLE BERNOULLI ($1) REPEATABLE (7)`, [share * 100]);
+    return { customers, revenueTotal, revenues: r.rows.map((x) => x.r), share };
   }
 
   async aggregatesByType(lens: string): Promise<TypeAggregate[]> {

@@ -1,4 +1,4 @@
-import type { TypeAggregate, ValueQueries } from '../../ports/value-queries';
+import type { RevenueSummary, TypeAggregate, ValueQueries } from '../../ports/value-queries';
 import type { SqliteDatabase } from './open-database';
 
 /** Value and economics queries over the embedded store (one scan per call; callers cache). */
@@ -8,6 +8,12 @@ export class SqliteValueQueries implements ValueQueries {
   async revenues(): Promise<number[]> {
     // One row per customer with its revenue as a number (kept by the commit, migration 15): no JSON to parse.
     return this.db.prepare(`SELECT revenue FROM customer_contrib`).pluck().all() as number[];
+  }
+
+  async revenueSummary(): Promise<RevenueSummary> {
+    // The embedded store is small enough to read whole.
+    const revenues = await this.revenues();
+    return { customers: revenues.length, revenueTotal: revenues.reduce((a, b) => a + b, 0), revenues, share: 1 };
   }
 
   async aggregatesByType(lens: string): Promise<TypeAggregate[]> {

@@ -28,6 +28,11 @@ export interface ApiRoleOptions {
   env?: NodeJS.ProcessEnv;
   /** How often the value models and purchase summaries are reloaded from PostgreSQL for `/api/value/*` (ms, default 300 000). */
   valueReloadMs?: number;
+  /**
+   * Most buyers whose purchase summaries this process keeps for the value summary (default 200,000): with
+   * more customers it keeps a uniform sample and scales the summary's counts and sums up from it.
+   */
+  valueSampleBuyers?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -92,7 +97,8 @@ export async function startApiRole(opts: ApiRoleOptions): Promise<ApiRoleHandle>
     // workers' models and purchase summaries, reloaded now and then (a refit shows at the next reload).
     const value = ext.engine.value;
     const reloadValue = async (): Promise<void> => {
-      if (value) await restoreValueFromPostgres(pool, value);
+      // A sample of at most `valueSampleBuyers` buyers: the summary's figures are scaled up from it.
+      if (value) await restoreValueFromPostgres(pool, value, { maxBuyers: opts.valueSampleBuyers ?? 200_000 });
     };
     await reloadValue();
     valueTimer = setInterval(() => {

@@ -1,6 +1,7 @@
 import type { PartitionStream } from '../../adapters/nats/partition-stream';
 import type { PostgresPool } from '../../adapters/postgres/open-pool';
 import { PostgresEngineStore } from '../../adapters/postgres/postgres-engine-store';
+import { PostgresCustomerQueries } from '../../adapters/postgres/postgres-customer-queries';
 import type { JsonObject } from '../../domain/event';
 import { controlEvent } from '../../engine/control-event';
 import { CLOCK_TICK_EVENT, VALUE_REFIT_EVENT } from '../../engine/processor';
@@ -26,15 +27,20 @@ export async function fitValueModelsFromPostgres(pool: PostgresPool, options: Va
 
 /**
  * Loads the scaled-out mode's value state into `engine`: the models every partition applied (any
- * partition's: they all applied the same refit events) and every buyer's purchase summary. The api role
- * reads the value summary from it; a refit starts from it.
+ * partition's: they all applied the same refit events) and every buyer's purchase summary — or, with
+ * `maxBuyers` and more customers than that, a uniform sample of about that many buyers (the api role's value
+ * summary: its memory stays bounded at 100M customers). A refit starts from the full state.
  */
-export async function restoreValueFromPostgres(pool: PostgresPool, engine: ValueEngine): Promise<void> {
-  const [all, models] = await Promise.all([
-    new PostgresEngineStore(pool).loadValueState(),
+export async function restoreValueFromPostgres(pool: PostgresPool, engine: ValueEngine, opts: { maxBuyers?: number } = {}): Promise<void> {
+  const store = new PostgresEngineStore(pool);
+  const customers = opts.maxBuyers === undefined ? 0 : await new PostgresCustomerQueries(pool).countCustomers();
+  // Buyers are at most the customers: sampling that share keeps the sample under maxBuyers.
+  const share = opts.maxBuyers !== undefined && customers > opts.maxBuyers ? opts.maxBuyers / customers : 1;
+  const [purchases, models] = await Promise.all([
+    share < 1 ? store.samplePurchases(share) : store.loadValueState().then((v) => v.purchases),
     new PostgresEngineStore(pool, { partition: 0 }).loadValueModels(),
   ]);
-  engine.restore(models as ValueEngineSnapshot | null, all.purchases);
+  engine.restore(models as ValueEngineSnapshot | null, purchases, share);
 }
 
 /** Publishes a clock tick at wall-clock time `now` to every partition. */
