@@ -15,6 +15,8 @@ interface ValueSummary {
   heavyUsers?: { share: number; revenueShare: number; clvThreshold: number };
   heavyUserShare?: number;
   heavyUserThreshold?: number;
+  /** Set when the figures come from samples (very large populations): the shares sampled. */
+  sample?: { customerShare: number; buyerShare: number } | null;
 }
 interface Economics {
   lens: string;
@@ -258,6 +260,11 @@ export function PortfolioPage() {
                       ],
                     }}
                   />
+                  {v.sample ? (
+                    <p className="muted" data-testid="value-sample">
+                      Estimated from a sample of {pct(v.sample.customerShare, 1)} of the customers and {pct(v.sample.buyerShare, 1)} of the buyers.
+                    </p>
+                  ) : null}
                   {v.clvHistogram?.length ? (
                     <Chart
                       height={180}
