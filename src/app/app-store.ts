@@ -10,6 +10,8 @@ import { SqliteIndicatorReadModel } from '../adapters/sqlite/sqlite-indicator-re
 import { SqliteKeyStore } from '../adapters/sqlite/sqlite-key-store';
 import { createSqliteSettingsStore } from '../adapters/sqlite/sqlite-settings-store';
 import { createSqliteUserStore } from '../adapters/sqlite/sqlite-user-store';
+import type { ProcessLock } from '../adapters/shared/process-lock';
+import { lockDataDirectory } from '../adapters/sqlite/sqlite-process-lock';
 import { SqliteValueQueries } from '../adapters/sqlite/sqlite-value-queries';
 import { SqliteWorkerEventLog } from '../adapters/sqlite/sqlite-worker-event-log';
 import { ConfigError } from '../domain/errors';
@@ -26,6 +28,7 @@ import type { ValueQueries } from '../ports/value-queries';
 import { databasePath } from './open-event-log';
 import { openPostgresStore } from './open-postgres-store';
 import { PostgresPartitionProgress } from '../adapters/postgres/postgres-partition-progress';
+import { lockSingleProcessor } from '../adapters/postgres/postgres-process-lock';
 
 /**
  * Every storage port the server and the CLI use, on one backend: the embedded SQLite file or
@@ -52,6 +55,12 @@ export interface AppStore {
   healthy(): boolean;
   /** True when scaled-out partition workers use this database (PostgreSQL only): no single-process processor may run on it. */
   usedByPartitionWorkers(): Promise<boolean>;
+  /**
+   * Takes the store's processing lock: one process at a time may run the single-process event processor
+   * (a server, a replay) on it, or both would apply the same events. Throws RapportError `engine_busy` when
+   * another process holds it; the lock goes with `release()`, the store's `close()` or the process.
+   */
+  claimProcessing(): Promise<ProcessLock>;
   /** Closes everything (the worker-thread writer first). Idempotent. */
   close(): Promise<void>;
 }
@@ -105,6 +114,7 @@ async function openSqliteAppStore(dataDir: string, opts: { writerThread: boolean
     throw e;
   }
   const customerQueries = new SqliteCustomerQueries(db);
+  const locks: ProcessLock[] = [];
   let closing: Promise<void> | undefined;
   const store: AppStore = {
     kind: 'sqlite',
@@ -122,8 +132,14 @@ async function openSqliteAppStore(dataDir: string, opts: { writerThread: boolean
     latestEventTime: () => customerQueries.latestEventTime(),
     healthy: () => db.open,
     usedByPartitionWorkers: async () => false,
+    claimProcessing: async () => {
+      const lock = lockDataDirectory(dataDir, process.pid);
+      locks.push(lock);
+      return lock;
+    },
     close() {
       closing ??= (async () => {
+        for (const l of locks) await l.release();
         await workerLog?.close();
         if (db.open) db.close();
       })();
@@ -136,6 +152,7 @@ async function openSqliteAppStore(dataDir: string, opts: { writerThread: boolean
 
 async function openPostgresAppStore(url: string, pool: OpenPoolOptions | undefined): Promise<AppStore> {
   const s = await openPostgresStore(url, pool);
+  const locks: ProcessLock[] = [];
   let closing: Promise<void> | undefined;
   let closed = false;
   return {
@@ -154,9 +171,15 @@ async function openPostgresAppStore(url: string, pool: OpenPoolOptions | undefin
     latestEventTime: () => s.customerQueries.latestEventTime(),
     healthy: () => !closed,
     usedByPartitionWorkers: () => new PostgresPartitionProgress(s.pool).usedByPartitionWorkers(),
+    claimProcessing: async () => {
+      const lock = await lockSingleProcessor(s.pool);
+      locks.push(lock);
+      return lock;
+    },
     close() {
       closing ??= (async () => {
         closed = true;
+        for (const l of locks) await l.release();
         await s.close();
       })();
       return closing;

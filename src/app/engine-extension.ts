@@ -11,6 +11,7 @@ import { registerValueRoutes } from '../http/value-routes';
 import { effectiveUnitCosts, registerCostSettingsRoutes } from '../http/settings-routes';
 import type { App, AppExtension } from './create-app';
 import { sqliteHandle } from './app-store';
+import type { ProcessLock } from '../adapters/shared/process-lock';
 import { SqliteWalCheckpointer } from '../adapters/sqlite/sqlite-wal-checkpointer';
 
 /** The engine as plugged into the app: the processor and its read side. */
@@ -58,6 +59,7 @@ export function engineExtension(opts: EngineExtensionOptions): EngineExtension {
   let polling: Promise<void> = Promise.resolve();
   let appRef: App | undefined;
   let checkpointer: SqliteWalCheckpointer | undefined;
+  let processingLock: ProcessLock | undefined;
   let unsubscribeCheckpoints: (() => void) | undefined;
   const readOnly = opts.readOnly;
   /** Appends a control event at the wall clock's time; the processor carries it out in log order. */
@@ -93,6 +95,8 @@ export function engineExtension(opts: EngineExtensionOptions): EngineExtension {
           'scaled_out_database',
         );
       }
+      // One processor per store: a second server (or a replay) on the same data would apply every event again.
+      if (!readOnly) processingLock = await app.store.claimProcessing();
       const queries = app.store.customerQueries;
       if (!readOnly) processor = new Processor({
         eventLog: app.eventLog,
@@ -180,6 +184,7 @@ export function engineExtension(opts: EngineExtensionOptions): EngineExtension {
       await processor?.drain();
       unsubscribeCheckpoints?.();
       await checkpointer?.stop();
+      await processingLock?.release();
     },
   };
 }

@@ -110,6 +110,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  engine_busy: 409,
   overloaded: 429,
   too_many_attempts: 429,
   unavailable: 503,

@@ -14,7 +14,7 @@ import type { RegisterCommand } from './index';
 /**
  * `rapport replay`: rebuilds all derived state (profiles, indicators, classifications, history, value
  * models) from the event log. Deterministic: the result equals what live processing produced.
- * Stop the server on the same data directory first.
+ * Refused while a server processes the same store (stop it first).
  */
 export const registerReplayCommand: RegisterCommand = (program: Command, io: CliIo) => {
   program
@@ -37,6 +37,8 @@ export const registerReplayCommand: RegisterCommand = (program: Command, io: Cli
         return;
       }
       try {
+        // Refused while a server (or another replay) processes this store: both would apply the events.
+        await store.claimProcessing();
         const engineStore = store.engineStore;
         if (!o.continue) await engineStore.reset();
         const processor = new Processor({
