@@ -80,7 +80,7 @@ const NO_EVIDENCE: unknown[] = Object.freeze([]) as unknown as unknown[];
 
 /**
  * Drops a committed customer's derived, rebuildable parts (memory per cached customer): the encoded
- * blob, the indicator snapshot, probabilities and evidence (explain rebuilds them at the next commit)
+ * blob, the indicator snapshot and the type's probability (explain rebuilds them at the next commit)
  * and the cached value scores (a pure function of the summary and model: recomputed on the next event).
  * A classification is replaced by its lens state, which has the same `type` and `since`; classifications
  * of lenses without a live state (no longer configured) are kept as they are.
@@ -476,7 +476,7 @@ export class Processor {
       if (state === prevState && prev) continue;
       live.lensStates[lens] = state;
       if (prev && prev.type === state.type) continue;
-      // Probabilities and evidence are filled once per batch (explain); the type is exact per event.
+      // The probability and snapshot are filled once per batch (explain); the type is exact per event.
       classifications[lens] = { lens, type: state.type, probability: 0, probabilities: NONE, evidence: NO_EVIDENCE, since: state.since };
       if (this.rebuilding) continue;
       this.pending.typeChanges.push({
@@ -627,7 +627,7 @@ export class Processor {
     this.checkpointSeq = checkpoint;
     this.pending = emptyPending();
     // What was built for the commit is on disk now: keep only what the next events need in memory
-    // (the types, not probabilities, evidence, snapshots or the encoded blob; explain rebuilds them).
+    // (the types, not probabilities, snapshots or the encoded blob; explain rebuilds them).
     const lenses = modules.lenses.names();
     for (const live of committed) slim(live, lenses);
     this.evict();
