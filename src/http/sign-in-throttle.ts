@@ -54,12 +54,7 @@ interface Entry {
  * so the answers do not reveal which accounts exist. Time comes from the caller (the app's clock).
  */
 export function createSignInThrottle(opts: SignInThrottleOptions = {}): SignInThrottle {
-  const perAccount = opts.maxFailuresPerAccount ?? 5;
-  const perIp = opts.maxFailuresPerIp ?? 20;
-  const base = opts.baseLockMs ?? 30_000;
-  const maxLock = opts.maxLockMs ?? 15 * 60_000;
-  const forget = opts.forgetAfterMs ?? 15 * 60_000;
-  const maxEntries = opts.maxEntries ?? 10_000;
+  const { perAccount, perIp, base, maxLock, forget, maxEntries } = settingsOf(opts);
   const entries = new Map<string, Entry>();
 
   const live = (key: string, now: number): Entry | undefined => {
@@ -74,12 +69,8 @@ export function createSignInThrottle(opts: SignInThrottleOptions = {}): SignInTh
     const e = live(key, now);
     return e && e.lockedUntil > now ? e.lockedUntil - now : 0;
   };
-  const check = (account: string, ip: string, now: number): ThrottleCheck => {
-    const a = lockOf(keyOf('account', account), now);
-    const i = lockOf(keyOf('ip', ip), now);
-    if (a === 0 && i === 0) return { allowed: true };
-    return a >= i ? { allowed: false, retryAfterMs: a, scope: 'account' } : { allowed: false, retryAfterMs: i, scope: 'ip' };
-  };
+  const check = (account: string, ip: string, now: number): ThrottleCheck =>
+    verdictOf(lockOf(keyOf('account', account), now), lockOf(keyOf('ip', ip), now));
   const touch = (key: string, e: Entry) => {
     // Re-insert so the map's order is least recently used first.
     entries.delete(key);
@@ -139,6 +130,24 @@ export function createSignInThrottle(opts: SignInThrottleOptions = {}): SignInTh
   };
 }
 
+/** The options with their defaults (see {@link SignInThrottleOptions}). */
+function settingsOf(opts: SignInThrottleOptions) {
+  return {
+    perAccount: opts.maxFailuresPerAccount ?? 5,
+    perIp: opts.maxFailuresPerIp ?? 20,
+    base: opts.baseLockMs ?? 30_000,
+    maxLock: opts.maxLockMs ?? 15 * 60_000,
+    forget: opts.forgetAfterMs ?? 15 * 60_000,
+    maxEntries: opts.maxEntries ?? 10_000,
+  };
+}
+
+/** The answer from the locks left on the account and on the address (ms; 0 = none): the longer one decides. */
+function verdictOf(account: number, ip: number): ThrottleCheck {
+  if (account === 0 && ip === 0) return { allowed: true };
+  return account >= ip ? { allowed: false, retryAfterMs: account, scope: 'account' } : { allowed: false, retryAfterMs: ip, scope: 'ip' };
+}
+
 /** Throttle key of an account (the e-mail as typed, lower-cased) or a client address. */
 const keyOf = (scope: 'account' | 'ip', v: string): string => `${scope}:${scope === 'account' ? v.trim().toLowerCase() : v}`;
 
@@ -166,21 +175,13 @@ export interface SharedSignInThrottle {
  */
 export function createSharedSignInThrottle(store: SignInFailureStore, opts: SignInThrottleOptions = {}): SharedSignInThrottle {
   const local = createSignInThrottle(opts);
-  const perAccount = opts.maxFailuresPerAccount ?? 5;
-  const perIp = opts.maxFailuresPerIp ?? 20;
-  const base = opts.baseLockMs ?? 30_000;
-  const maxLock = opts.maxLockMs ?? 15 * 60_000;
-  const forget = opts.forgetAfterMs ?? 15 * 60_000;
+  const { perAccount, perIp, base, maxLock, forget } = settingsOf(opts);
   const left = (f: SignInFailures | undefined, limit: number, now: number): number => {
     if (!f || f.failures < limit || now - f.last > forget) return 0;
     return Math.max(0, f.last + lockMs(f.failures, limit, base, maxLock) - now);
   };
-  const verdict = (failures: Map<string, SignInFailures>, account: string, ip: string, now: number): ThrottleCheck => {
-    const a = left(failures.get(keyOf('account', account)), perAccount, now);
-    const i = left(failures.get(keyOf('ip', ip)), perIp, now);
-    if (a === 0 && i === 0) return { allowed: true };
-    return a >= i ? { allowed: false, retryAfterMs: a, scope: 'account' } : { allowed: false, retryAfterMs: i, scope: 'ip' };
-  };
+  const verdict = (failures: Map<string, SignInFailures>, account: string, ip: string, now: number): ThrottleCheck =>
+    verdictOf(left(failures.get(keyOf('account', account)), perAccount, now), left(failures.get(keyOf('ip', ip)), perIp, now));
   return {
     async begin(account, ip, now) {
       const gate = local.begin(account, ip, now);
