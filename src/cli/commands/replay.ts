@@ -45,21 +45,15 @@ export const registerReplayCommand: RegisterCommand = (program: Command, io: Cli
           eventLog: store.eventLog,
           store: engineStore,
           modules: engine.modules,
-          // PostgreSQL gets each commit as one statement per table: at most 100,000 events a commit there.
-          batchSize: Math.min(Math.max(1, Number(o.batch) || 1_000_000), config.databaseUrl ? 100_000 : Number.MAX_SAFE_INTEGER),
+          batchSize: batchOf(o.batch, config.databaseUrl ? PG_MAX_BATCH : Number.MAX_SAFE_INTEGER),
           ...(engine.value ? { value: engine.value } : {}),
         });
         const from = await processor.checkpoint();
         const last = await store.eventLog.lastSeq();
-        const bar = new SingleBar({ format: 'replay |{bar}| {percentage}% {value}/{total} events {eta_formatted} left', stream: process.stderr }, Presets.shades_classic);
-        bar.start(Math.max(0, last - from), 0);
-        const t0 = performance.now();
-        const events = await processor.drain((n) => bar.update(n));
-        bar.stop();
-        const seconds = (performance.now() - t0) / 1000;
+        const run = await withProgress(Math.max(0, last - from), 'events', (progress) => processor.drain(progress));
         const customers = await store.customerQueries.countCustomers();
-        const result = { events, customers, checkpoint: await processor.checkpoint(), seconds: Number(seconds.toFixed(3)), eventsPerSecond: Math.round(events / Math.max(seconds, 1e-9)) };
-        printResult(io, o.json, result, () => `replayed ${events} events into ${customers} customers in ${result.seconds} s (${result.eventsPerSecond} events/s)`);
+        const result = { events: run.events, customers, checkpoint: await processor.checkpoint(), seconds: run.seconds, eventsPerSecond: run.eventsPerSecond };
+        printResult(io, o.json, result, () => `replayed ${run.events} events into ${customers} customers in ${run.seconds} s (${run.eventsPerSecond} events/s)`);
       } finally {
         await store.close();
       }
@@ -72,22 +66,43 @@ async function replayPartitions(io: CliIo, config: RapportConfig, engine: BuiltE
   const pool = await openPostgresPool(config.databaseUrl!);
   try {
     const total = Number((await pool.query<{ n: string }>('SELECT COUNT(*) AS n FROM events WHERE partition IS NOT NULL')).rows[0]?.n ?? 0);
-    const bar = new SingleBar({ format: 'replay |{bar}| {percentage}% {value}/{total} events (all partitions) {eta_formatted} left', stream: process.stderr }, Presets.shades_classic);
-    bar.start(total, 0);
-    const t0 = performance.now();
-    const r = await rebuildPartitions({
-      pool,
-      engine,
-      partitions: scale.partitions,
-      clock: systemClock,
-      ...(o.continue ? { continue: true } : {}),
-      batchSize: Math.min(Math.max(1, Number(o.batch) || 100_000), 100_000),
-      onProgress: (n) => bar.update(n),
-    }).finally(() => bar.stop());
-    const seconds = (performance.now() - t0) / 1000;
-    const result = { events: r.events, partitions: r.partitions, seconds: Number(seconds.toFixed(3)), eventsPerSecond: Math.round(r.events / Math.max(seconds, 1e-9)) };
-    printResult(io, o.json, result, () => `replayed ${r.events} events over ${r.partitions} partitions in ${result.seconds} s (${result.eventsPerSecond} events/s); start the workers again`);
+    const run = await withProgress(total, 'events (all partitions)', async (progress) => {
+      const r = await rebuildPartitions({
+        pool,
+        engine,
+        partitions: scale.partitions,
+        clock: systemClock,
+        ...(o.continue ? { continue: true } : {}),
+        batchSize: batchOf(o.batch, PG_MAX_BATCH),
+        onProgress: progress,
+      });
+      return r.events;
+    });
+    const result = { events: run.events, partitions: scale.partitions, seconds: run.seconds, eventsPerSecond: run.eventsPerSecond };
+    printResult(io, o.json, result, () => `replayed ${run.events} events over ${scale.partitions} partitions in ${run.seconds} s (${run.eventsPerSecond} events/s); start the workers again`);
   } finally {
     await pool.end();
   }
+}
+
+/** PostgreSQL gets each commit as one statement per table: at most this many events a commit there. */
+const PG_MAX_BATCH = 100_000;
+
+/** `--batch` as events per commit (1,000,000 when not a number), at most `cap`. */
+function batchOf(value: string, cap: number): number {
+  return Math.min(Math.max(1, Number(value) || 1_000_000), cap);
+}
+
+/** Runs a replay of `total` events under a progress bar on stderr; returns the events it processed and the rate. */
+async function withProgress(
+  total: number,
+  what: string,
+  replay: (progress: (events: number) => void) => Promise<number>,
+): Promise<{ events: number; seconds: number; eventsPerSecond: number }> {
+  const bar = new SingleBar({ format: `replay |{bar}| {percentage}% {value}/{total} ${what} {eta_formatted} left`, stream: process.stderr }, Presets.shades_classic);
+  bar.start(total, 0);
+  const t0 = performance.now();
+  const events = await replay((n) => bar.update(n)).finally(() => bar.stop());
+  const seconds = (performance.now() - t0) / 1000;
+  return { events, seconds: Number(seconds.toFixed(3)), eventsPerSecond: Math.round(events / Math.max(seconds, 1e-9)) };
 }
