@@ -18,10 +18,10 @@ export function lockDataDirectory(dataDir: string, pid: number): ProcessLock {
   try {
     db.pragma('busy_timeout = 0');
     db.pragma('locking_mode = EXCLUSIVE');
-    // The first write takes the exclusive lock; in exclusive locking mode it is kept after the commit.
+    // A write takes the exclusive lock; in exclusive locking mode it is kept after the commit. (Nothing reads
+    // the table: a refused process cannot, so the holder's pid goes to a file of its own.)
     db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL)');
     db.exec('BEGIN EXCLUSIVE; DELETE FROM holder; COMMIT');
-    db.prepare('INSERT INTO holder (pid) VALUES (?)').run(pid);
   } catch (err) {
     db.close();
     if ((err as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
