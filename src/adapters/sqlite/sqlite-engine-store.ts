@@ -1,5 +1,6 @@
 import { withoutFsync } from './without-fsync';
 import type { StoredEvent } from '../../domain/event';
+import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './open-database';
 import { customerRowValues, rowToCustomer, traitIndexValue, type CustomerRow } from '../shared/customer-row';
 import { contributionOf, dayOf, sameContribution, TotalsDelta, ZERO, type Contribution } from '../shared/engine-totals';
@@ -17,6 +18,45 @@ const CHUNK = 500;
 const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const byCustomerThenSeq = (a: { customerId: string; seq: number }, b: { customerId: string; seq: number }): number =>
   a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : a.seq - b.seq;
+
+/** Stored type row of one customer and lens. */
+interface TypeRow {
+  lens: string;
+  type: string;
+  probability: number;
+  since: number;
+}
+
+/**
+ * What the last commits wrote for a customer: its cold columns, contribution and type rows. A live commit
+ * touches each customer after one or two events, so the next commit can compare with this instead of
+ * reading the three back (about 15 us per customer).
+ */
+interface WrittenCustomer {
+  cold: ColdColumns;
+  contribution: Contribution;
+  types: TypeRow[];
+}
+
+/** Commits of at most this many customers remember what they wrote (live commits; a replay's are far larger). */
+const MEMO_COMMIT = 5_000;
+/** Customers remembered at most (about 1 KB each), least recently committed dropped first. */
+const MEMO_MAX = 20_000;
+
+/**
+ * Bumped by every commit and reset of any engine store on a connection: a store's memory of what it wrote
+ * is valid only while nothing else wrote the engine tables through that connection since (tests run
+ * several stores on one connection; other processes are kept out by the processing lock).
+ */
+const writes = new WeakMap<SqliteDatabase, number>();
+const bumpWrites = (db: SqliteDatabase): number => {
+  const n = (writes.get(db) ?? 0) + 1;
+  writes.set(db, n);
+  return n;
+};
+
+/** Thrown inside a commit whose memory proved stale (a remembered row was missing): the commit runs again reading rows. */
+class StaleMemo extends Error {}
 
 /** Columns of a `customers` row that most commits leave unchanged (see SqliteEngineStore.commitTx). */
 interface ColdColumns {
@@ -60,6 +100,12 @@ class DailyDeltas {
  */
 export class SqliteEngineStore implements EngineStore {
   private readonly stmts;
+  /** What this store last wrote per customer (live commits only); see {@link WrittenCustomer}. */
+  private readonly written = new Map<string, WrittenCustomer>();
+  /** The connection's write count after this store's last commit: `written` is valid while they match. */
+  private writtenAt = -1;
+  /** Per lens count: sets probability and since of that many (lens, probability, since) triples of one customer. */
+  private readonly typeScoreUpdates = new Map<number, Statement>();
 
   constructor(private readonly db: SqliteDatabase) {
     this.stmts = {
@@ -105,8 +151,6 @@ export class SqliteEngineStore implements EngineStore {
         `INSERT INTO customer_types (customer_id, lens, type, probability, since) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(customer_id, lens) DO UPDATE SET type = excluded.type, probability = excluded.probability, since = excluded.since`,
       ),
-      // Probability and since are not indexed: when the type stays, only they are written.
-      updateTypeScore: db.prepare(`UPDATE customer_types SET probability = ?, since = ? WHERE customer_id = ? AND lens = ?`),
       typeRowsOf: db.prepare<[string], { lens: string; type: string; probability: number; since: number }>(
         `SELECT lens, type, probability, since FROM customer_types WHERE customer_id = ?`,
       ),
@@ -164,6 +208,23 @@ export class SqliteEngineStore implements EngineStore {
     };
   }
 
+  /**
+   * Probability and since are not indexed: when the type stays, only they are written, for all of a
+   * customer's lenses in one statement (its rows share a page; one statement instead of one per lens).
+   */
+  private updateTypeScores(lenses: number): Statement {
+    let stmt = this.typeScoreUpdates.get(lenses);
+    if (!stmt) {
+      const values = Array.from({ length: lenses }, () => '(?, ?, ?)').join(', ');
+      stmt = this.db.prepare(
+        `UPDATE customer_types SET probability = v.column2, since = v.column3 FROM (VALUES ${values}) AS v
+         WHERE customer_types.customer_id = ? AND customer_types.lens = v.column1`,
+      );
+      this.typeScoreUpdates.set(lenses, stmt);
+    }
+    return stmt;
+  }
+
   async checkpoint(): Promise<number> {
     return this.stmts.checkpoint.get()?.seq ?? 0;
   }
@@ -202,10 +263,45 @@ export class SqliteEngineStore implements EngineStore {
     // can lose only whole recent commits, and their checkpoint with them, so the processor re-derives the
     // same state from the log. Skipping the fsync keeps a commit from blocking the thread on the disk.
     // The connection's own setting (FULL for ingest on a shared connection) is restored afterwards.
-    withoutFsync(this.db, () => this.commitTx(batch));
+    if ((writes.get(this.db) ?? 0) !== this.writtenAt) this.written.clear();
+    const remember = batch.customers.length <= MEMO_COMMIT;
+    if (!remember) this.written.clear();
+    const memo = new Map<string, WrittenCustomer>();
+    try {
+      withoutFsync(this.db, () => {
+        try {
+          this.commitTx(batch, remember ? memo : undefined);
+        } catch (err) {
+          if (!(err instanceof StaleMemo)) throw err;
+          this.written.clear();
+          memo.clear();
+          this.commitTx(batch, remember ? memo : undefined);
+        }
+      });
+    } catch (err) {
+      this.written.clear();
+      throw err;
+    } finally {
+      this.writtenAt = bumpWrites(this.db);
+    }
+    for (const [id, w] of memo) {
+      this.written.delete(id);
+      this.written.set(id, w);
+    }
+    if (this.written.size > MEMO_MAX) {
+      let excess = this.written.size - MEMO_MAX;
+      for (const id of this.written.keys()) {
+        if (excess-- <= 0) break;
+        this.written.delete(id);
+      }
+    }
   }
 
-  private commitTx(batch: EngineCommit): void {
+  /**
+   * One commit's transaction. A customer this store committed recently is compared with what it wrote
+   * instead of the rows read back; `memo`, when given, collects what this commit writes.
+   */
+  private commitTx(batch: EngineCommit, memo: Map<string, WrittenCustomer> | undefined): void {
     const s = this.stmts;
     // IMMEDIATE: the commit reads stored rows before it writes, and SQLite does not wait to upgrade a read
     // transaction while the ingest writer thread writes (it fails at once with SQLITE_BUSY[_SNAPSHOT]).
@@ -213,6 +309,8 @@ export class SqliteEngineStore implements EngineStore {
       const totals = new TotalsDelta();
       const days = new DailyDeltas();
       for (const m of batch.merges) {
+        this.written.delete(m.from);
+        this.written.delete(m.into);
         s.insertMerge.run(m.from, m.into, m.at, m.seq);
         s.redirectMerges.run(m.into, m.from);
         s.moveIdentities.run(m.into, m.from);
@@ -236,10 +334,11 @@ export class SqliteEngineStore implements EngineStore {
       // Key order: neighbouring rows share B-tree pages, so a large batch touches each page once.
       for (const c of [...batch.customers].sort(byId)) {
         // Out with the stored contribution (two keyed lookups), in with the new one; summed per batch.
-        const stored = s.contribOf.get(c.id);
+        const known = this.written.get(c.id);
+        const stored = known ? known.contribution : s.contribOf.get(c.id);
         const before = stored ?? ZERO;
         const lensTypes = new Map<string, string>();
-        const rows = s.typeRowsOf.all(c.id);
+        const rows = known ? known.types : s.typeRowsOf.all(c.id);
         for (const t of rows) {
           totals.add(t.lens, t.type, -1, before);
           lensTypes.set(t.lens, t.type);
@@ -247,23 +346,51 @@ export class SqliteEngineStore implements EngineStore {
         // Only what changed is written (same stored values, fewer pages): a live commit touches each
         // customer after one or two events, which rarely change traits, identities or a type.
         const v = customerRowValues(c);
-        const cold = s.customerCold.get(c.id);
+        const cold = known ? known.cold : s.customerCold.get(c.id);
         if (cold && cold.user_id === v[1] && cold.email === v[2] && cold.name === v[3] && cold.anonymous_ids === v[4] &&
           cold.traits === v[5] && cold.trait_times === v[6] && cold.groups_json === v[7]) {
-          if (cold.purchase_days === v[14]) s.updateCustomerHot.run(v[8], v[9], v[10], v[11], v[12], v[13], c.id);
-          else s.updateCustomerHotPurchases.run(v[8], v[9], v[10], v[11], v[12], v[13], v[14], c.id);
+          const r = cold.purchase_days === v[14]
+            ? s.updateCustomerHot.run(v[8], v[9], v[10], v[11], v[12], v[13], c.id)
+            : s.updateCustomerHotPurchases.run(v[8], v[9], v[10], v[11], v[12], v[13], v[14], c.id);
+          // Remembered but gone: something else wrote the tables; roll back and commit reading the rows.
+          if (r.changes === 0 && known) throw new StaleMemo();
         } else s.upsertCustomer.run(...v);
+        const types = memo ? rows.slice() : undefined;
+        const scores: Array<string | number> = [];
         for (const cl of Object.values(c.classifications)) {
-          const prev = rows.find((r) => r.lens === cl.lens);
+          const at = rows.findIndex((r) => r.lens === cl.lens);
+          const prev = rows[at];
           if (prev === undefined || prev.type !== cl.type) s.upsertType.run(c.id, cl.lens, cl.type, cl.probability, cl.since);
-          else if (prev.probability !== cl.probability || prev.since !== cl.since) s.updateTypeScore.run(cl.probability, cl.since, c.id, cl.lens);
+          else if (prev.probability !== cl.probability || prev.since !== cl.since) scores.push(cl.lens, cl.probability, cl.since);
+          if (types) {
+            const row = { lens: cl.lens, type: cl.type, probability: cl.probability, since: cl.since };
+            if (at < 0) types.push(row);
+            else types[at] = row;
+          }
         }
+        if (scores.length > 0) this.updateTypeScores(scores.length / 3).run(...scores, c.id);
         for (const cl of Object.values(c.classifications)) lensTypes.set(cl.lens, cl.type);
         const after = contributionOf(c.indicators);
         if (!stored || !sameContribution(stored, after)) {
           s.setContrib.run(c.id, after.revenue, after.revenue_365d, after.clv_12m, after.support_contacts, after.emails_delivered);
         }
         for (const [lens, type] of lensTypes) totals.add(lens, type, 1, after);
+        if (memo && types) {
+          memo.set(c.id, {
+            cold: {
+              user_id: v[1] as string | null,
+              email: v[2] as string | null,
+              name: v[3] as string | null,
+              anonymous_ids: v[4] as string,
+              traits: v[5] as string,
+              trait_times: v[6] as string,
+              groups_json: v[7] as string,
+              purchase_days: v[14] as string | null,
+            },
+            contribution: after,
+            types,
+          });
+        }
       }
       for (const e of [...batch.eventCustomers].sort(byCustomerThenSeq)) s.insertEventCustomer.run(e.customerId, e.seq);
       for (const t of batch.traitChanges) {
@@ -300,6 +427,8 @@ export class SqliteEngineStore implements EngineStore {
   }
 
   async reset(): Promise<void> {
+    this.written.clear();
+    this.writtenAt = bumpWrites(this.db);
     this.db.exec(`
       DELETE FROM customers; DELETE FROM identities; DELETE FROM customer_merges; DELETE FROM customer_events;
       DELETE FROM customer_types; DELETE FROM customer_traits; DELETE FROM type_history; DELETE FROM trait_history;
