@@ -8,7 +8,9 @@
  *
  * Run: npm run bench:latency
  * Options (env): BENCH_RATE (10000 events/s), BENCH_PER_REQUEST (100), BENCH_SECONDS (15; the first
- * second is warm-up and not counted), BENCH_CUSTOMERS (3000 simulated customers).
+ * second is warm-up and not counted), BENCH_CUSTOMERS (3000 simulated customers), BENCH_FLOOR=0 (skip the floor).
+ * The floor: the same events offered first to a server without the engine (HTTP, validation, durable group
+ * commit, nothing processed); its ack latency is the least any processing design could reach here.
  * `processorMsPerCommit` is the time the processor's batches take on the server thread (read, apply,
  * explain, commit): the steadier figure when other work shares the machine.
  * The last line is one JSON object with the figures.
@@ -31,6 +33,7 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 15);
 const CUSTOMERS = Number(process.env['BENCH_CUSTOMERS'] ?? 3000);
 const WARMUP_MS = 1000;
 const TARGET_P99_MS = 5;
+const FLOOR = process.env['BENCH_FLOOR'] !== '0';
 
 /** Open-loop client on its own thread, so its work does not queue behind the server's event loop. */
 const CLIENT = `
@@ -77,6 +80,53 @@ function percentile(sorted: Float64Array, p: number): number {
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
+/** Sends `events` open loop from a client thread to `url`; resolves with each request's send and ack times. */
+async function offer(url: string, writeKey: string, events: string[]): Promise<{ sends: Array<[number, number, number, number]>; errors: number }> {
+  const worker = new Worker(CLIENT, {
+    eval: true,
+    workerData: { url, auth: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`, events, perRequest: PER_REQUEST, rate: RATE },
+  });
+  try {
+    return await new Promise((res, rej) => {
+      worker.once('message', res);
+      worker.once('error', rej);
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
+
+/** A fresh data directory with one source; its write key. */
+async function freshData(dataDir: string): Promise<string> {
+  const store = openStore(dataDir);
+  const { writeKey } = await store.keyStore.createSource('bench', Date.now());
+  store.close();
+  return writeKey;
+}
+
+/** Sorted ack times (ms) of the requests sent after the warm-up. */
+function ackTimes(sends: Array<[number, number, number, number]>): Float64Array {
+  const t0 = sends[0]?.[2] ?? 0;
+  return Float64Array.from(sends.filter((x) => x[2] - t0 >= WARMUP_MS).map((x) => x[3] - x[2])).sort();
+}
+
+/**
+ * The floor: the same offer against a server without the engine (HTTP, validation and the durable group
+ * commit only, nothing processed). An event cannot be classified before it is durable, so no processing
+ * design gets below this on the machine the bench runs on.
+ */
+async function floorPass(dir: string, events: string[]): Promise<{ p50: number; p99: number; errors: number }> {
+  const dataDir = join(dir, 'floor');
+  const writeKey = await freshData(dataDir);
+  const config = loadConfig({ cwd: dataDir, env: {}, overrides: { port: 0, dataDir, logLevel: 'error' } });
+  const app = await createApp(config, { logger: pino({ level: 'silent' }), extensions: [] });
+  const { url } = await app.start();
+  const result = await offer(url, writeKey, events);
+  await app.stop();
+  const acks = ackTimes(result.sends);
+  return { p50: percentile(acks, 50), p99: percentile(acks, 99), errors: result.errors };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rapport-bench-latency-'));
   const dataDir = join(dir, 'data');
@@ -87,9 +137,6 @@ async function main(): Promise<void> {
     // not Linux
   }
   console.log(`latency bench: ${RATE} events/s offered, ${PER_REQUEST} per request, ${SECONDS} s; load average ${load}`);
-  const store = openStore(dataDir);
-  const { writeKey } = await store.keyStore.createSource('bench', Date.now());
-  store.close();
 
   // Simulated events (statements included), serialised once; time-ordered like a live stream.
   const total = Math.round(RATE * SECONDS);
@@ -102,6 +149,14 @@ async function main(): Promise<void> {
     if (events.length >= total) break;
   }
 
+  const floor = FLOOR ? await floorPass(dir, events) : undefined;
+  if (floor) {
+    console.log(
+      `floor (durable HTTP ingest, nothing processed): ack p50 ${round(floor.p50)} ms, p99 ${round(floor.p99)} ms, ${floor.errors} errors`,
+    );
+  }
+
+  const writeKey = await freshData(dataDir);
   const config = loadConfig({ cwd: dataDir, env: {}, overrides: { port: 0, dataDir, logLevel: 'error' } });
   const defaults = defaultExtensions(config);
   const app = await createApp(config, { logger: pino({ level: 'silent' }), extensions: defaults.list });
@@ -126,15 +181,7 @@ async function main(): Promise<void> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
 
-  const worker = new Worker(CLIENT, {
-    eval: true,
-    workerData: { url, auth: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`, events, perRequest: PER_REQUEST, rate: RATE },
-  });
-  const result = await new Promise<{ sends: Array<[number, number, number, number]>; errors: number }>((res, rej) => {
-    worker.once('message', res);
-    worker.once('error', rej);
-  });
-  await worker.terminate();
+  const result = await offer(url, writeKey, events);
   // Wait until the processor has caught up with everything appended.
   const last = await app.eventLog.lastSeq();
   while ((commits[commits.length - 1]?.[0] ?? 0) < last) await new Promise((r) => setTimeout(r, 5));
@@ -158,7 +205,7 @@ async function main(): Promise<void> {
   }
   const sorted = Float64Array.from(lat).sort();
   // Reference: the ingest acknowledgement (event durable in the log) of the same requests.
-  const acks = Float64Array.from(result.sends.filter((x) => x[2] - t0Abs >= WARMUP_MS).map((x) => x[3] - x[2])).sort();
+  const acks = ackTimes(result.sends);
   const figures = {
     offeredEventsPerSecond: RATE,
     perRequest: PER_REQUEST,
@@ -175,6 +222,7 @@ async function main(): Promise<void> {
     ackP50Ms: round(percentile(acks, 50)),
     ackP99Ms: round(percentile(acks, 99)),
     p99RatioToAck: round(percentile(sorted, 99) / percentile(acks, 99)),
+    ...(floor ? { floorAckP50Ms: round(floor.p50), floorAckP99Ms: round(floor.p99), p99RatioToFloor: round(percentile(sorted, 99) / floor.p99) } : {}),
     cpuPerEventUs: round((cpu.user + cpu.system) / Math.max(1, rows.length)),
     processorMsPerCommit: round(processorMs / Math.max(1, batches)),
     processorUsPerEvent: round((1000 * processorMs) / Math.max(1, rows.length)),
@@ -183,6 +231,7 @@ async function main(): Promise<void> {
   console.log(
     `event -> classification latency at ${RATE} events/s (${PER_REQUEST}/request): p50 ${figures.p50Ms} ms, p95 ${figures.p95Ms} ms, p99 ${figures.p99Ms} ms, max ${figures.maxMs} ms (target p99 <= ${TARGET_P99_MS} ms); reference, ingest ack: p50 ${figures.ackP50Ms} ms, p99 ${figures.ackP99Ms} ms (ratio ${figures.p99RatioToAck}); ${figures.commits} commits, ${figures.meanEventsPerCommit} events/commit (processor ${figures.processorMsPerCommit} ms per commit), ${figures.errors} errors`,
   );
+  if (floor) console.log(`ratio p99 / floor p99: ${figures.p99RatioToFloor} (floor p99 ${figures.floorAckP99Ms} ms against the ${TARGET_P99_MS} ms target)`);
   await app.stop();
   rmSync(dir, { recursive: true, force: true });
   console.log(JSON.stringify(figures));
