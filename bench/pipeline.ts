@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEngineStore } from '../src/adapters/sqlite/sqlite-engine-store';
-import { openSqliteDatabase, type SqliteDatabase } from '../src/adapters/sqlite/open-database';
+import { openSqliteDatabase } from '../src/adapters/sqlite/open-database';
 import { SqliteEventLog } from '../src/adapters/sqlite/sqlite-event-log';
 import { buildEngine } from '../src/app/build-engine';
 import type { StoredEvent } from '../src/domain/event';

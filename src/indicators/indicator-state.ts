@@ -118,7 +118,6 @@ const QUARTERS = c(4);
 const HOURS = c(24);
 /** Bytes per state, rounded up to a multiple of 8 so Float64 views stay aligned. */
 const STRIDE = Math.ceil((F64_SLOTS * 8 + n32 * 4) / 8) * 8;
-const F32_SLOTS = (STRIDE - F64_SLOTS * 8) / 4;
 
 /** Bytes of numeric state per customer (excluding the small JS object that points into a slab). */
 export const STATE_PAYLOAD_BYTES = STRIDE;

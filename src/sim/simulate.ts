@@ -325,7 +325,6 @@ class SimCustomer implements LifecycleFacts {
     this.noiseFournier = pick(rng, FOURNIER_TYPES.filter((t) => t !== this.fournier));
     this.noiseCanvas = pick(rng, CANVAS_TYPES.filter((t) => t !== this.canvas));
     // Arrival = first order.
-    const span = run.end - o.start;
     const lastArrival = Math.max(o.start + 1, run.end - DAY);
     const existingP = Math.min(0.95, fp.existing * SWINSCOE_PARAMS[this.swinscoe].existingFactor);
     this.arrival =

@@ -1,7 +1,6 @@
 import type { Channel } from '../../domain/contact-policy';
 import type { ContactRecord } from '../../domain/playbook-policy';
 import type {
-  ActionCompletion,
   ActionStatus,
   AutomationStore,
   DeadLetter,

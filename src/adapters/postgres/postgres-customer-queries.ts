@@ -4,7 +4,6 @@ import type {
   CustomerQueries,
   CustomerQuery,
   CustomerRecord,
-  CustomerSummary,
   TraitChange,
   TypeChange,
 } from '../../ports/engine-store';

@@ -26,7 +26,7 @@ export class SqliteEventLog implements EventLog {
   private readonly deleteOldDedupe;
   private readonly appendTx;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(db: SqliteDatabase) {
     this.insertEvent = db.prepare(INSERT_EVENT_SQL);
     this.claimMessageId = db.prepare(CLAIM_MESSAGE_ID_SQL);
     this.selectAfter = db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?');

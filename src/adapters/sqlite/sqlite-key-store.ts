@@ -22,7 +22,7 @@ function newSecret(prefix: string): string {
 export class SqliteKeyStore implements KeyStore {
   private readonly st;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(db: SqliteDatabase) {
     this.st = {
       insertSource: db.prepare('INSERT INTO sources (id, name, key_hash, created_at) VALUES (?, ?, ?, ?)'),
       listSources: db.prepare('SELECT id, name, created_at, revoked_at FROM sources ORDER BY created_at, rowid'),
