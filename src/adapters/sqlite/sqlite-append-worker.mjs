@@ -1,8 +1,9 @@
 // Worker thread that owns the event-append connection, so the fsync of each commit does not block
 // the HTTP thread. Plain JS (no TypeScript loader needed in the worker); the SQL comes from
 // sqlite-event-log.ts through workerData. Messages: {id, op: 'append', rows, now, windowStart} | {op: 'close'}.
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { serveSqliteWorker } from './serve-sqlite-worker.mjs';
 
 const { file, insertSql, claimSql, rowWidth } = workerData;
 const db = new Database(file);
@@ -27,16 +28,8 @@ const append = db.transaction((rows, now, windowStart) => {
   return out;
 });
 
-parentPort.on('message', (m) => {
-  if (m.op === 'close') {
-    db.close();
-    parentPort.close();
-    return;
-  }
-  try {
-    parentPort.postMessage({ id: m.id, seqs: append(m.rows, m.now, m.windowStart) });
-  } catch (err) {
-    parentPort.postMessage({ id: m.id, error: { message: err.message, code: err.code } });
-  }
-});
-parentPort.postMessage({ ready: true });
+serveSqliteWorker(
+  db,
+  (m) => ({ id: m.id, seqs: append(m.rows, m.now, m.windowStart) }),
+  (m, err) => ({ id: m.id, error: { message: err.message, code: err.code } }),
+);
