@@ -19,7 +19,7 @@ import { hashChoose, holdoutDraw, thompsonChoose } from '../domain/playbook-stat
 import { VOCABULARY } from '../domain/vocabulary';
 import type { Clock } from '../ports/clock';
 import type { ActionCompletion, AutomationStore, Enrolment, ScheduledAction } from '../ports/automation-store';
-import { HARD_SUPPRESSIONS } from '../ports/automation-store';
+import { HARD_SUPPRESSIONS, pendingAction } from '../ports/automation-store';
 import { optedOutPerEngine } from './engine-opt-out';
 import type { ChannelAdapter, OutboundMessage, SendOptions, SendResult } from '../ports/channel';
 import { parseAutomationConfig, type AutomationConfigInput } from './config';
@@ -181,23 +181,16 @@ export function createAutomation(deps: AutomationDeps): Automation {
       waitEvent = step.branch.on_event;
       due = base + step.branch.within;
     }
-    return {
+    return pendingAction({
       id: actionId(pb, step, e.customerId, e.triggerKey),
       enrolmentId: e.id,
       playbookId: pb.id,
       stepId: step.id,
       customerId: e.customerId,
       due,
-      status: 'pending',
-      attempts: 0,
-      leaseUntil: null,
-      reason: null,
       waitEvent,
-      matched: false,
-      deferredSince: null,
       createdAt: now,
-      handedOverAt: null,
-    };
+    });
   }
 
   // Runtime enable/disable overrides (POST /api/playbooks/:id/enable|disable), loaded once, kept in step.

@@ -40,6 +40,30 @@ export interface ScheduledAction {
   readonly handedOverAt: number | null;
 }
 
+/** What a new action is given; {@link pendingAction} fills in the rest. */
+export type NewAction = Pick<ScheduledAction, 'id' | 'enrolmentId' | 'playbookId' | 'stepId' | 'customerId' | 'due' | 'waitEvent' | 'createdAt'>;
+
+/** A scheduled action as first stored: pending, never attempted, leased, deferred, matched or handed over. */
+export function pendingAction(a: NewAction): ScheduledAction {
+  return {
+    id: a.id,
+    enrolmentId: a.enrolmentId,
+    playbookId: a.playbookId,
+    stepId: a.stepId,
+    customerId: a.customerId,
+    due: a.due,
+    status: 'pending',
+    attempts: 0,
+    leaseUntil: null,
+    reason: null,
+    waitEvent: a.waitEvent,
+    matched: false,
+    deferredSince: null,
+    createdAt: a.createdAt,
+    handedOverAt: null,
+  };
+}
+
 /** A customer's run through one playbook. */
 export interface Enrolment {
   /** `playbook:customer:trigger`. */

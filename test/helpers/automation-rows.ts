@@ -1,4 +1,4 @@
-import type { Enrolment, ScheduledAction } from '../../src/ports/automation-store';
+import { pendingAction, type Enrolment, type ScheduledAction } from '../../src/ports/automation-store';
 
 /** An active enrolment in playbook `pb` (goal: an order within 10 s), with `patch` applied. */
 export function enrolmentRow(id: string, customerId: string, patch: Partial<Enrolment> = {}): Enrolment {
@@ -26,21 +26,7 @@ export function enrolmentRow(id: string, customerId: string, patch: Partial<Enro
 /** A pending action of enrolment `e`, due at `due`, with `patch` applied. */
 export function actionRow(id: string, e: Enrolment, due: number, patch: Partial<ScheduledAction> = {}): ScheduledAction {
   return {
-    id,
-    enrolmentId: e.id,
-    playbookId: e.playbookId,
-    stepId: 's',
-    customerId: e.customerId,
-    due,
-    status: 'pending',
-    attempts: 0,
-    leaseUntil: null,
-    reason: null,
-    waitEvent: null,
-    matched: false,
-    deferredSince: null,
-    createdAt: 0,
-    handedOverAt: null,
+    ...pendingAction({ id, enrolmentId: e.id, playbookId: e.playbookId, stepId: 's', customerId: e.customerId, due, waitEvent: null, createdAt: 0 }),
     ...patch,
   };
 }
